@@ -1,0 +1,60 @@
+# partnerhub: `make run` serves the portal, `make test` runs the whole suite.
+# Both create .venv from the lock file first (once; again only when the lock file changes).
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PH := $(BIN)/partnerhub
+BIND ?= 127.0.0.1:8000
+
+.PHONY: run install test lint bench messages chromium clean
+
+run: install
+	$(PH) migrate --noinput
+	$(PH) collectstatic --noinput -v 0
+	$(PH) demo_load
+	$(PH) serve --bind $(BIND)
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+# Browser tests drive Debian's Chromium; install it when missing and we are root.
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = "0" ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
+		else \
+			echo "note: /usr/bin/chromium is missing and we are not root: browser tests will be skipped"; \
+		fi; \
+	fi
+
+test: install chromium
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy src/partnerhub/core src/partnerhub/partners/card.py
+	$(BIN)/lint-imports
+
+bench: install
+	@set -e; for script in bench/*.py; do \
+		[ -e "$$script" ] || continue; \
+		echo "== $$script"; $(BIN)/python $$script; \
+	done
+
+# Regenerate the English catalogue after changing Russian texts (needs gettext's msgfmt).
+messages: install
+	cd src/partnerhub && ../../$(PH) makemessages -l en --no-obsolete --no-location
+	cd src/partnerhub && ../../$(PH) compilemessages -l en
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""partnerhub: a partner platform for software vendors (partner programs and the partner cabinet)."""

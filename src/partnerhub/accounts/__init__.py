@@ -1,0 +1,1 @@
+"""Identity: users (email login), roles, API tokens, employee invitations, login throttling."""

@@ -1,0 +1,258 @@
+"""Write use cases of identity: users, invitations, API tokens, login throttling.
+
+Every function is one transaction; e-mails leave after commit through a Huey task.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from partnerhub.accounts.models import ApiToken, Invitation, LoginAttempt, User, token_digest
+from partnerhub.accounts.roles import ROLES_BY_KIND, Role
+from partnerhub.core.errors import Conflict, NotFound, ValidationFailed
+from partnerhub.partners.models import Organisation
+
+TOKEN_PREFIX = "ph_"
+
+
+def _check_role(organisation: Organisation, role: str, field: str = "role") -> None:
+    if role not in ROLES_BY_KIND[organisation.kind]:
+        raise ValidationFailed(
+            _("Такой роли нет у организации этого вида."),
+            fields={field: [_("Выберите роль из списка.")]},
+        )
+
+
+def _check_password(password: str, user: User | None = None, field: str = "password") -> None:
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationFailed(_("Пароль не подходит."), fields={field: exc.messages}) from exc
+
+
+def normalise_email(email: str, field: str = "email") -> str:
+    """Lower-cased, trimmed email; a clear error naming ``field`` when it is not an address."""
+    value = (email or "").strip().lower()
+    try:
+        validate_email(value)
+    except ValidationError as exc:
+        raise ValidationFailed(
+            _("Введите правильный адрес эл. почты."),
+            fields={field: [_("Введите правильный адрес эл. почты.")]},
+        ) from exc
+    return value
+
+
+def email_is_taken(email: str) -> bool:
+    """True when a user with this email exists."""
+    return User.objects.filter(email__iexact=email).exists()
+
+
+def user_create(
+    *,
+    organisation: Organisation | None,
+    email: str,
+    password: str | None,
+    role: str,
+    full_name: str = "",
+    phone: str = "",
+) -> User:
+    """Create a user of ``organisation`` with ``role`` (administrators get the Django admin)."""
+    email = normalise_email(email)
+    if organisation is not None:
+        _check_role(organisation, role)
+    if email_is_taken(email):
+        raise ValidationFailed(
+            _("Пользователь с такой эл. почтой уже зарегистрирован."),
+            fields={"email": [_("Пользователь с такой эл. почтой уже зарегистрирован.")]},
+        )
+    user = User(email=email, full_name=full_name.strip(), phone=phone.strip())
+    if password is not None:
+        _check_password(password, user)
+    is_admin = (
+        organisation is not None and organisation.is_vendor and role == Role.ADMINISTRATOR
+    )
+    try:
+        with transaction.atomic():
+            return User.objects.create_user(
+                email,
+                password,
+                full_name=user.full_name,
+                phone=user.phone,
+                organisation=organisation,
+                role=role,
+                is_staff=is_admin,
+                is_superuser=is_admin,
+            )
+    except IntegrityError as exc:  # a parallel registration with the same email won
+        raise ValidationFailed(
+            _("Пользователь с такой эл. почтой уже зарегистрирован."),
+            fields={"email": [_("Пользователь с такой эл. почтой уже зарегистрирован.")]},
+        ) from exc
+
+
+@transaction.atomic
+def invitation_create(
+    *,
+    organisation: Organisation,
+    email: str,
+    role: str,
+    invited_by: User | None,
+    now: datetime | None = None,
+) -> tuple[Invitation, str]:
+    """Invite an employee: a one-time link valid for INVITATION_TTL_DAYS days, sent by email.
+
+    An earlier pending invitation of the same address to the same organisation is revoked.
+    Returns the invitation and the raw token (only its digest is stored).
+    """
+    now = now or timezone.now()
+    email = normalise_email(email)
+    _check_role(organisation, role)
+    if email_is_taken(email):
+        raise ValidationFailed(
+            _("Пользователь с такой эл. почтой уже зарегистрирован."),
+            fields={"email": [_("Пользователь с такой эл. почтой уже зарегистрирован.")]},
+        )
+    Invitation.objects.filter(
+        organisation=organisation, email=email, accepted_at__isnull=True, revoked_at__isnull=True
+    ).update(revoked_at=now)
+    raw = secrets.token_urlsafe(32)
+    invitation = Invitation.objects.create(
+        organisation=organisation,
+        email=email,
+        role=role,
+        token_digest=token_digest(raw),
+        invited_by=invited_by,
+        created_at=now,
+        expires_at=now + timedelta(days=settings.INVITATION_TTL_DAYS),
+    )
+    from partnerhub.accounts.tasks import send_invitation_email
+
+    transaction.on_commit(lambda: send_invitation_email(invitation.pk, raw))
+    return invitation, raw
+
+
+def invitation_by_token(raw: str, *, now: datetime | None = None) -> Invitation:
+    """The pending invitation of a link; NotFound when unknown, used, revoked or expired."""
+    now = now or timezone.now()
+    invitation = (
+        Invitation.objects.select_related("organisation")
+        .filter(token_digest=token_digest(raw or ""))
+        .first()
+    )
+    if invitation is None or invitation.state(now) != "pending":
+        raise NotFound(_("Приглашение не найдено, уже использовано или его срок истёк."))
+    return invitation
+
+
+def invitation_accept(
+    *, raw_token: str, full_name: str, password: str, now: datetime | None = None
+) -> User:
+    """Accept an invitation: create the employee with the invited role. One use only."""
+    now = now or timezone.now()
+    if not full_name.strip():
+        raise ValidationFailed(
+            _("Укажите ФИО."), fields={"full_name": [_("Обязательное поле.")]}
+        )
+    with transaction.atomic():
+        invitation = invitation_by_token(raw_token, now=now)
+        claimed = Invitation.objects.filter(
+            pk=invitation.pk, accepted_at__isnull=True, revoked_at__isnull=True
+        ).update(accepted_at=now)
+        if claimed != 1:
+            raise Conflict(_("Приглашение уже использовано."))
+        user = user_create(
+            organisation=invitation.organisation,
+            email=invitation.email,
+            password=password,
+            role=invitation.role,
+            full_name=full_name,
+        )
+        Invitation.objects.filter(pk=invitation.pk).update(accepted_user=user)
+    return user
+
+
+@transaction.atomic
+def invitation_revoke(*, organisation: Organisation, invitation_id: int) -> Invitation:
+    """Revoke a pending invitation of ``organisation``."""
+    invitation = Invitation.objects.filter(organisation=organisation, pk=invitation_id).first()
+    if invitation is None:
+        raise NotFound(_("Приглашение не найдено."))
+    updated = Invitation.objects.filter(
+        pk=invitation.pk, accepted_at__isnull=True, revoked_at__isnull=True
+    ).update(revoked_at=timezone.now())
+    if not updated:
+        raise Conflict(_("Приглашение уже использовано или отозвано."))
+    invitation.refresh_from_db()
+    return invitation
+
+
+@transaction.atomic
+def api_token_create(
+    *,
+    organisation: Organisation,
+    name: str,
+    role: str = Role.OWNER,
+    created_by: User | None = None,
+) -> tuple[ApiToken, str]:
+    """Create an API token; the raw key is returned once and only its digest is stored."""
+    name = name.strip()
+    if not name:
+        raise ValidationFailed(_("Укажите название."), fields={"name": [_("Обязательное поле.")]})
+    if organisation.kind == "vendor" and role == Role.OWNER:
+        role = Role.ADMINISTRATOR
+    _check_role(organisation, role)
+    if ApiToken.objects.filter(organisation=organisation, name=name).exists():
+        raise ValidationFailed(
+            _("Токен с таким названием уже есть."),
+            fields={"name": [_("Токен с таким названием уже есть.")]},
+        )
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        organisation=organisation,
+        name=name,
+        role=role,
+        prefix=raw[:10],
+        key_digest=token_digest(raw),
+        created_by=created_by,
+    )
+    return token, raw
+
+
+def api_token_revoke(*, organisation: Organisation, token_id: int) -> None:
+    """Revoke a token of ``organisation``."""
+    updated = ApiToken.objects.filter(
+        organisation=organisation, pk=token_id, revoked_at__isnull=True
+    ).update(revoked_at=timezone.now())
+    if not updated:
+        raise NotFound(_("Токен не найден."))
+
+
+def login_throttled(*, email: str, ip: str | None, now: datetime | None = None) -> bool:
+    """True when too many failed logins for this email (or ten times as many from this IP)
+    happened within the throttle window."""
+    now = now or timezone.now()
+    since = now - timedelta(seconds=settings.LOGIN_THROTTLE_WINDOW_SECONDS)
+    failures = LoginAttempt.objects.filter(at__gte=since, succeeded=False)
+    limit = settings.LOGIN_THROTTLE_ATTEMPTS
+    if failures.filter(email=email.strip().lower()).count() >= limit:
+        return True
+    return bool(ip) and failures.filter(ip=ip).count() >= limit * 10
+
+
+def login_record(*, email: str, ip: str | None, succeeded: bool) -> None:
+    """Remember a login attempt; a success clears the failures of that email."""
+    email = email.strip().lower()
+    LoginAttempt.objects.create(email=email[:254], ip=ip or None, succeeded=succeeded)
+    if succeeded:
+        LoginAttempt.objects.filter(Q(email=email) & Q(succeeded=False)).delete()

@@ -1,0 +1,1 @@
+"""The backoffice pages (thin: they call services and selectors)."""

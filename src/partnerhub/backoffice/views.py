@@ -1,0 +1,88 @@
+"""The vendor back office: dashboard, partners and their cards, enrolment decisions."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+
+from partnerhub.accounts import selectors as account_selectors
+from partnerhub.core.access import access, allowed, vendor
+from partnerhub.core.errors import ApplicationError
+from partnerhub.core.pagination import paginate
+from partnerhub.partners import selectors, services
+from partnerhub.partners.forms import CardForm
+from partnerhub.partners.models import EnrolmentState
+
+ANY_STAFF = vendor()
+ENROLMENT_DECIDERS = vendor("program_manager", "administrator")
+
+
+class EnrolmentDecisionForm(forms.Form):
+    """Move an enrolment to another state, with a reason where the state needs one."""
+
+    to = forms.ChoiceField(choices=EnrolmentState.choices)
+    reason = forms.CharField(label=gettext_lazy("Причина"), max_length=500, required=False)
+
+
+@access(ANY_STAFF)
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """The staff's start page: applications waiting for a decision, partner count."""
+    context = {
+        "pending": selectors.enrolments_pending()[:20],
+        "partner_count": selectors.partners_list().count(),
+    }
+    return render(request, "backoffice/dashboard.html", context)
+
+
+@access(ANY_STAFF)
+@require_GET
+def partners(request: HttpRequest) -> HttpResponse:
+    """Partners with search by name, INN or email."""
+    search = request.GET.get("q", "")
+    page = paginate(request, selectors.partners_list(search=search))
+    return render(request, "backoffice/partners.html", {"page": page, "q": search})
+
+
+@access(ANY_STAFF)
+@require_GET
+def partner_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One partner: card, completeness, enrolments, employees, card history."""
+    org = selectors.partner_get(pk=pk)
+    context = {
+        "org": org,
+        "form": CardForm(instance=org),
+        "completeness": selectors.card_completeness(organisation=org),
+        "enrolments": selectors.enrolments_of(organisation=org),
+        "employees": account_selectors.employees_of(organisation=org),
+        "history": selectors.card_history(organisation=org)[:50],
+        "statuses": selectors.statuses_of(organisation=org),
+        "can_decide": allowed(ENROLMENT_DECIDERS, request.user),
+        "decision_states": EnrolmentState.choices,
+    }
+    return render(request, "backoffice/partner_detail.html", context)
+
+
+@access(ENROLMENT_DECIDERS)
+@require_POST
+def enrolment_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    """Activate, reject, suspend or terminate a partner's enrolment."""
+    enrolment = selectors.enrolment_get(pk=pk)
+    form = EnrolmentDecisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Выберите новое состояние."))
+    else:
+        try:
+            services.enrolment_transition(
+                enrolment=enrolment, to=form.cleaned_data["to"], reason=form.cleaned_data["reason"]
+            )
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Состояние участия изменено."))
+    return redirect("backoffice:partner_detail", pk=enrolment.organisation_id)

@@ -1,0 +1,1 @@
+"""The cabinet pages (thin: they call services and selectors)."""

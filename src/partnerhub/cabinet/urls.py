@@ -1,0 +1,23 @@
+"""URLs of the partner cabinet."""
+
+from django.urls import path
+
+from partnerhub.cabinet import views
+
+app_name = "cabinet"
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("card/", views.card, name="card"),
+    path("card/edit/", views.card_edit, name="card_edit"),
+    path("card/history/", views.card_history, name="card_history"),
+    path("employees/", views.employees, name="employees"),
+    path("employees/invite/", views.employee_invite, name="employee_invite"),
+    path(
+        "employees/invitations/<int:pk>/revoke/",
+        views.invitation_revoke,
+        name="invitation_revoke",
+    ),
+    path("programs/", views.programs, name="programs"),
+    path("programs/<int:pk>/apply/", views.program_apply, name="program_apply"),
+]

@@ -1,0 +1,253 @@
+"""Django settings for partnerhub, read once from the environment.
+
+This is the only module that reads ``os.environ`` (house rule 11). With no variables at all the
+project runs on an embedded SQLite database and a SQLite-backed Huey queue under ``var/``; every
+override is listed in the README:
+
+- ``DATABASE_URL``: ``sqlite:///path`` or ``postgres://user@host:port/name``
+- ``REDIS_URL``: run the Huey queue on Redis instead of SQLite
+- ``SECRET_KEY``: otherwise generated once and kept in ``var/secret_key``
+- ``ALLOWED_HOSTS``: comma separated, default ``127.0.0.1,localhost``
+- ``EMAIL_URL`` (``smtp://user:pass@host:port``, ``smtp+tls://...``, ``console://``) or
+  ``EMAIL_HOST``/``EMAIL_PORT``/``EMAIL_HOST_USER``/``EMAIL_HOST_PASSWORD``/``EMAIL_USE_TLS``
+- ``DEFAULT_FROM_EMAIL``, ``SITE_URL`` (absolute base URL used in emails)
+- ``DEBUG`` (off by default), ``HTTPS`` (secure cookies and HSTS behind a TLS proxy)
+- ``VAR_DIR``: where the SQLite database, queue, secret key and collected static files live
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+
+from partnerhub.config.huey import huey_settings
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = PACKAGE_DIR.parent.parent
+ENV = dict(os.environ)
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    """Read a yes/no variable: 1/true/yes/on mean yes."""
+    raw = ENV.get(name)
+    if raw is None or raw == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str) -> list[str]:
+    """Read a comma separated list."""
+    return [item.strip() for item in ENV.get(name, default).split(",") if item.strip()]
+
+
+VAR_DIR = Path(ENV.get("VAR_DIR") or BASE_DIR / "var").resolve()
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _secret_key() -> str:
+    """The SECRET_KEY variable, or a key generated on first start and kept under var/."""
+    if ENV.get("SECRET_KEY"):
+        return ENV["SECRET_KEY"]
+    key_file = VAR_DIR / "secret_key"
+    if not key_file.exists():
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(50))
+    return key_file.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("DEBUG")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+SITE_URL = ENV.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", SITE_URL)
+
+HTTPS = env_bool("HTTPS")
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = 60 * 60 * 12
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "huey.contrib.djhuey",
+    "partnerhub.core",
+    "partnerhub.accounts",
+    "partnerhub.partners",
+    "partnerhub.cabinet",
+    "partnerhub.backoffice",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "partnerhub.core.access.AccessMiddleware",
+]
+
+ROOT_URLCONF = "partnerhub.config.urls"
+WSGI_APPLICATION = "partnerhub.config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [PACKAGE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+def _database() -> dict[str, object]:
+    """DATABASE_URL, or the embedded SQLite database under var/ (WAL, IMMEDIATE transactions)."""
+    url = ENV.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'partnerhub.sqlite3'}"
+    config: dict[str, object] = dict(dj_database_url.parse(url, conn_max_age=0))
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        config["OPTIONS"] = {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": (
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+            ),
+        }
+    return config
+
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["partnerhub.accounts.backends.EmailBackend"]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "accounts:login"
+PASSWORD_RESET_TIMEOUT = 60 * 60 * 24
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# Failed logins allowed per e-mail (and, ten times as many, per IP) within the window.
+LOGIN_THROTTLE_ATTEMPTS = 5
+LOGIN_THROTTLE_WINDOW_SECONDS = 15 * 60
+INVITATION_TTL_DAYS = 7
+
+LANGUAGE_CODE = "ru"
+LANGUAGES = [("ru", _("Русский")), ("en", _("English"))]
+LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+TIME_ZONE = "Europe/Moscow"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [PACKAGE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+MEDIA_ROOT = VAR_DIR / "media"
+
+
+def _email() -> dict[str, object]:
+    """EMAIL_URL or EMAIL_HOST/EMAIL_PORT; without either, mail is printed to the console."""
+    url = ENV.get("EMAIL_URL")
+    if url:
+        parts = urlsplit(url)
+        if parts.scheme == "console":
+            return {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
+        return {
+            "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "EMAIL_HOST": parts.hostname or "localhost",
+            "EMAIL_PORT": parts.port or 25,
+            "EMAIL_HOST_USER": unquote(parts.username or ""),
+            "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
+            "EMAIL_USE_TLS": parts.scheme in {"smtp+tls", "submission"},
+            "EMAIL_USE_SSL": parts.scheme == "smtps",
+        }
+    if ENV.get("EMAIL_HOST"):
+        return {
+            "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "EMAIL_HOST": ENV["EMAIL_HOST"],
+            "EMAIL_PORT": int(ENV.get("EMAIL_PORT", "25")),
+            "EMAIL_HOST_USER": ENV.get("EMAIL_HOST_USER", ""),
+            "EMAIL_HOST_PASSWORD": ENV.get("EMAIL_HOST_PASSWORD", ""),
+            "EMAIL_USE_TLS": env_bool("EMAIL_USE_TLS"),
+            "EMAIL_USE_SSL": env_bool("EMAIL_USE_SSL"),
+        }
+    return {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
+
+
+globals().update(_email())
+EMAIL_TIMEOUT = 20
+DEFAULT_FROM_EMAIL = ENV.get("DEFAULT_FROM_EMAIL", "partnerhub <noreply@partnerhub.local>")
+
+REDIS_URL = ENV.get("REDIS_URL", "")
+HUEY = huey_settings(redis_url=REDIS_URL, var_dir=VAR_DIR)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "partnerhub.accounts.api_auth.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["partnerhub.core.permissions.AccessPermission"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "partnerhub.core.api.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "partnerhub API",
+    "DESCRIPTION": "HTTP API of the partner platform. Authenticate with `Authorization: Token <key>`.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["partnerhub.core.permissions.AccessPermission"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "INFO" if not DEBUG else "DEBUG"},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}

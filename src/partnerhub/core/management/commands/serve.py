@@ -1,0 +1,57 @@
+"""``partnerhub serve``: the web server (gunicorn + WhiteNoise) and the Huey worker together.
+
+Ctrl-C (or SIGTERM) stops both cleanly; if either exits, the other is stopped too.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+STOP_GRACE_SECONDS = 15
+
+
+class Command(BaseCommand):
+    help = "Serve the portal with gunicorn and run the Huey background worker beside it."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--bind", default="127.0.0.1:8000")
+        parser.add_argument("--workers", type=int, default=2)
+        parser.add_argument("--no-worker", action="store_true", help="do not start Huey")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        web = [
+            sys.executable, "-m", "gunicorn", "partnerhub.config.wsgi:application",
+            "--bind", options["bind"], "--workers", str(options["workers"]),
+            "--access-logfile", "-", "--graceful-timeout", "10",
+        ]
+        worker = [sys.executable, "-m", "partnerhub.manage", "run_huey"]
+        children = [subprocess.Popen(web)]  # noqa: S603 - our own interpreter and arguments
+        if not options["no_worker"]:
+            children.append(subprocess.Popen(worker))  # noqa: S603
+        self.stdout.write(f"partnerhub is serving on http://{options['bind']} (Ctrl-C stops)")
+        stopping = False
+
+        def stop(signum: int, frame: Any) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        while not stopping and all(child.poll() is None for child in children):
+            time.sleep(0.3)
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for child in children:
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+        self.stdout.write("partnerhub stopped")

@@ -1,0 +1,1 @@
+"""Partners: organisations, the partner card, programs, enrolments and statuses."""

@@ -1,0 +1,260 @@
+"""Organisations (the vendor and its partners), the partner card, programs, enrolments, statuses.
+
+Spec: ``shared/spec/partners-and-contracts.md``. The partner card is kept on the organisation;
+every change of a card field is a ``CardChange`` row (who, when, old, new).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from partnerhub.core.access import PARTNER, VENDOR
+
+
+class OrgKind(models.TextChoices):
+    """The vendor runs the programs; partners take part in them."""
+
+    VENDOR = VENDOR, _("Вендор")
+    PARTNER = PARTNER, _("Партнёр")
+
+
+class LegalForm(models.TextChoices):
+    """Legal entity (ЮЛ) or individual entrepreneur (ИП)."""
+
+    UL = "ul", _("Юридическое лицо")
+    IP = "ip", _("Индивидуальный предприниматель")
+
+
+class Organisation(models.Model):
+    """The vendor or a partner organisation, with its card of requisites."""
+
+    kind = models.CharField(_("вид"), max_length=16, choices=OrgKind.choices, default=PARTNER)
+    legal_form = models.CharField(
+        _("организационная форма"), max_length=2, choices=LegalForm.choices, default=LegalForm.UL
+    )
+    full_name = models.CharField(_("полное наименование"), max_length=500, blank=True)
+    short_name = models.CharField(_("краткое наименование"), max_length=200)
+    inn = models.CharField(_("ИНН"), max_length=12, blank=True)
+    kpp = models.CharField(_("КПП"), max_length=9, blank=True)
+    ogrn = models.CharField(_("ОГРН / ОГРНИП"), max_length=15, blank=True)
+    legal_address = models.CharField(_("юридический адрес"), max_length=500, blank=True)
+    postal_address = models.CharField(_("почтовый адрес"), max_length=500, blank=True)
+    vat_payer = models.BooleanField(_("плательщик НДС"), default=False)
+    bik = models.CharField(_("БИК"), max_length=9, blank=True)
+    settlement_account = models.CharField(_("расчётный счёт"), max_length=20, blank=True)
+    correspondent_account = models.CharField(_("корреспондентский счёт"), max_length=20, blank=True)
+    bank_name = models.CharField(_("наименование банка"), max_length=300, blank=True)
+    director_name = models.CharField(_("ФИО руководителя"), max_length=200, blank=True)
+    director_position = models.CharField(_("должность руководителя"), max_length=200, blank=True)
+    email = models.EmailField(_("эл. почта"), blank=True)
+    phone = models.CharField(_("телефон"), max_length=32, blank=True)
+    website = models.URLField(_("сайт"), blank=True)
+    is_distributor = models.BooleanField(
+        _("региональный дистрибьютор"),
+        default=False,
+        help_text=_("Может задавать условия для партнёров, работающих через него."),
+    )
+    created_at = models.DateTimeField(_("создана"), default=timezone.now)
+    updated_at = models.DateTimeField(_("изменена"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("организация")
+        verbose_name_plural = _("организации")
+        ordering = ["short_name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["inn"],
+                condition=Q(kind=PARTNER) & ~Q(inn=""),
+                name="partner_inn_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.short_name
+
+    @property
+    def is_vendor(self) -> bool:
+        return self.kind == OrgKind.VENDOR
+
+
+class CardChange(models.Model):
+    """One changed field of a partner card: who, when, from what, to what."""
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="card_changes"
+    )
+    field = models.CharField(_("поле"), max_length=64)
+    old_value = models.TextField(_("было"), blank=True)
+    new_value = models.TextField(_("стало"), blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_label = models.CharField(_("кто"), max_length=200, blank=True)
+    source = models.CharField(_("источник"), max_length=32)
+    changed_at = models.DateTimeField(_("когда"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("изменение карточки")
+        verbose_name_plural = _("история карточки")
+        ordering = ["-changed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.organisation_id}.{self.field}"
+
+    @property
+    def field_label(self) -> str:
+        """The card field's name as people read it."""
+        try:
+            return str(Organisation._meta.get_field(self.field).verbose_name)
+        except FieldDoesNotExist:  # a field that no longer exists keeps its code
+            return self.field
+
+
+class ProgramKind(models.TextChoices):
+    """The vendor's partner programs."""
+
+    REFERRALS = "referrals", _("Реферальная программа")
+    LEADS = "leads", _("Биржа лидов")
+    DISTRIBUTION = "distribution", _("Электронная дистрибуция")
+    CLOUD = "cloud", _("Облачный сервис")
+
+
+class CardEditMode(models.TextChoices):
+    """Whether partners in a program edit the card themselves or request changes."""
+
+    DIRECT = "direct", _("Партнёр меняет карточку сам")
+    REQUEST = "request", _("Изменения через заявку")
+
+
+class Program(models.Model):
+    """A partner program the vendor runs."""
+
+    vendor = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="programs",
+        limit_choices_to={"kind": VENDOR},
+    )
+    code = models.SlugField(_("код"), max_length=50, unique=True)
+    name = models.CharField(_("название"), max_length=200)
+    kind = models.CharField(_("вид"), max_length=16, choices=ProgramKind.choices)
+    description = models.TextField(_("описание"), blank=True)
+    card_edit_mode = models.CharField(
+        _("изменение карточки"),
+        max_length=16,
+        choices=CardEditMode.choices,
+        default=CardEditMode.DIRECT,
+    )
+    auto_approve = models.BooleanField(
+        _("подключать сразу"),
+        default=False,
+        help_text=_("Заявка партнёра на участие активируется без проверки сотрудником."),
+    )
+    default_terms = models.JSONField(_("условия по умолчанию"), default=dict, blank=True)
+    is_active = models.BooleanField(_("открыта для заявок"), default=True)
+
+    class Meta:
+        verbose_name = _("программа")
+        verbose_name_plural = _("программы")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class EnrolmentState(models.TextChoices):
+    """Life of a partner's participation in a program."""
+
+    APPLIED = "applied", _("Заявка подана")
+    ACTIVE = "active", _("Активно")
+    SUSPENDED = "suspended", _("Приостановлено")
+    REJECTED = "rejected", _("Отклонено")
+    TERMINATED = "terminated", _("Прекращено")
+
+
+class Enrolment(models.Model):
+    """A partner's participation in one program, with its own state and terms."""
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="enrolments"
+    )
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="enrolments")
+    state = models.CharField(
+        _("состояние"),
+        max_length=16,
+        choices=EnrolmentState.choices,
+        default=EnrolmentState.APPLIED,
+    )
+    terms = models.JSONField(_("условия"), default=dict, blank=True)
+    distributor = models.ForeignKey(
+        Organisation,
+        verbose_name=_("через дистрибьютора"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="distributed_enrolments",
+    )
+    state_reason = models.CharField(_("причина"), max_length=500, blank=True)
+    applied_at = models.DateTimeField(_("подана"), default=timezone.now)
+    state_changed_at = models.DateTimeField(_("состояние изменено"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("участие в программе")
+        verbose_name_plural = _("участие в программах")
+        ordering = ["-applied_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "program"], name="enrolment_unique_per_program"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation} / {self.program}"
+
+
+class StatusKind(models.Model):
+    """A status the vendor grants (франчайзи, 1С:ЦСК, ЦК ERP...); the vendor may add more."""
+
+    code = models.SlugField(_("код"), max_length=50, unique=True)
+    name = models.CharField(_("название"), max_length=200)
+
+    class Meta:
+        verbose_name = _("вид статуса")
+        verbose_name_plural = _("виды статусов")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StatusGrant(models.Model):
+    """A status granted to a partner for a period."""
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="statuses"
+    )
+    status = models.ForeignKey(StatusKind, on_delete=models.PROTECT, related_name="grants")
+    valid_from = models.DateField(_("действует с"))
+    valid_until = models.DateField(_("действует по"), null=True, blank=True)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("статус партнёра")
+        verbose_name_plural = _("статусы партнёров")
+        ordering = ["-valid_from"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_until__isnull=True) | Q(valid_until__gte=models.F("valid_from")),
+                name="status_grant_period_valid",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation} — {self.status}"
