@@ -1,1 +1,1 @@
-"""partnerhub: a partner platform for software vendors (partner programs and the partner cabinet)."""
+"""partnerhub: a partner platform for software vendors (programs and the partner cabinet)."""

@@ -30,7 +30,15 @@ class UserAdmin(BaseUserAdmin):
 class ApiTokenAdmin(admin.ModelAdmin):
     """API tokens; the key itself is never stored, only its digest."""
 
-    list_display = ["name", "organisation", "role", "prefix", "created_at", "last_used_at", "revoked_at"]
+    list_display = [
+        "name",
+        "organisation",
+        "role",
+        "prefix",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
     list_select_related = ["organisation"]
     readonly_fields = ["prefix", "key_digest", "created_at", "last_used_at"]
 
@@ -39,7 +47,15 @@ class ApiTokenAdmin(admin.ModelAdmin):
 class InvitationAdmin(admin.ModelAdmin):
     """Employee invitations."""
 
-    list_display = ["email", "organisation", "role", "created_at", "expires_at", "accepted_at", "revoked_at"]
+    list_display = [
+        "email",
+        "organisation",
+        "role",
+        "created_at",
+        "expires_at",
+        "accepted_at",
+        "revoked_at",
+    ]
     list_select_related = ["organisation"]
     readonly_fields = ["token_digest"]
 

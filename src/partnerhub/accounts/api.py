@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from partnerhub.accounts import selectors, services
 from partnerhub.accounts.models import Invitation, User
+from partnerhub.accounts.principal import organisation_of, person_of
 from partnerhub.accounts.roles import Role
 from partnerhub.core.access import ByMethod, partner
 
@@ -46,7 +47,7 @@ class EmployeesApi(APIView):
     @extend_schema(responses=EmployeeSerializer(many=True), operation_id="employees_list")
     def get(self, request: Request) -> Response:
         paginator = PageNumberPagination()
-        qs = selectors.employees_of(organisation=request.user.organisation)
+        qs = selectors.employees_of(organisation=organisation_of(request.user))
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(EmployeeSerializer(page, many=True).data)
 
@@ -58,10 +59,9 @@ class EmployeesApi(APIView):
     def post(self, request: Request) -> Response:
         serializer = InviteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        inviter = request.user if getattr(request.user, "pk", None) else None
         invitation, _raw = services.invitation_create(
-            organisation=request.user.organisation,
-            invited_by=inviter,
+            organisation=organisation_of(request.user),
+            invited_by=person_of(request.user),
             **serializer.validated_data,
         )
         return Response(InvitationSerializer(invitation).data, status=status.HTTP_201_CREATED)

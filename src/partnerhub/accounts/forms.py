@@ -21,7 +21,9 @@ class InvitationAcceptForm(forms.Form):
 
     full_name = forms.CharField(label=_("ФИО"), max_length=200)
     password = forms.CharField(
-        label=_("Пароль"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+        label=_("Пароль"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
 
 

@@ -163,3 +163,6 @@ class LoginAttempt(models.Model):
     class Meta:
         verbose_name = _("попытка входа")
         verbose_name_plural = _("попытки входа")
+
+    def __str__(self) -> str:
+        return f"{self.email} {self.at:%Y-%m-%d %H:%M} {'ok' if self.succeeded else 'failed'}"

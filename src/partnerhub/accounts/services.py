@@ -15,6 +15,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from partnerhub.accounts.models import ApiToken, Invitation, LoginAttempt, User, token_digest
@@ -37,7 +38,8 @@ def _check_password(password: str, user: User | None = None, field: str = "passw
     try:
         validate_password(password, user)
     except ValidationError as exc:
-        raise ValidationFailed(_("Пароль не подходит."), fields={field: exc.messages}) from exc
+        messages: list[str | Promise] = list(exc.messages)
+        raise ValidationFailed(_("Пароль не подходит."), fields={field: messages}) from exc
 
 
 def normalise_email(email: str, field: str = "email") -> str:
@@ -79,9 +81,7 @@ def user_create(
     user = User(email=email, full_name=full_name.strip(), phone=phone.strip())
     if password is not None:
         _check_password(password, user)
-    is_admin = (
-        organisation is not None and organisation.is_vendor and role == Role.ADMINISTRATOR
-    )
+    is_admin = organisation is not None and organisation.is_vendor and role == Role.ADMINISTRATOR
     try:
         with transaction.atomic():
             return User.objects.create_user(
@@ -161,9 +161,7 @@ def invitation_accept(
     """Accept an invitation: create the employee with the invited role. One use only."""
     now = now or timezone.now()
     if not full_name.strip():
-        raise ValidationFailed(
-            _("Укажите ФИО."), fields={"full_name": [_("Обязательное поле.")]}
-        )
+        raise ValidationFailed(_("Укажите ФИО."), fields={"full_name": [_("Обязательное поле.")]})
     with transaction.atomic():
         invitation = invitation_by_token(raw_token, now=now)
         claimed = Invitation.objects.filter(

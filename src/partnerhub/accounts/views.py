@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth import views as auth_views
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -34,8 +36,12 @@ def login_view(request: HttpRequest) -> HttpResponse:
         email = form.cleaned_data["email"]
         ip = client_ip(request)
         if services.login_throttled(email=email, ip=ip):
-            form.add_error(None, _("Слишком много неудачных попыток входа. Попробуйте через 15 минут."))
-            return render(request, "accounts/login.html", {"form": form, "next": next_url}, status=429)
+            form.add_error(
+                None, _("Слишком много неудачных попыток входа. Попробуйте через 15 минут.")
+            )
+            return render(
+                request, "accounts/login.html", {"form": form, "next": next_url}, status=429
+            )
         user = authenticate(request, email=email, password=form.cleaned_data["password"])
         services.login_record(email=email, ip=ip, succeeded=user is not None)
         if user is None:
@@ -75,10 +81,12 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
             login(request, user, backend="partnerhub.accounts.backends.EmailBackend")
             messages.success(request, _("Добро пожаловать! Вы вошли в кабинет."))
             return redirect("home")
-    return render(request, "accounts/invitation_accept.html", {"form": form, "invitation": invitation})
+    return render(
+        request, "accounts/invitation_accept.html", {"form": form, "invitation": invitation}
+    )
 
 
-def _public(view):  # type: ignore[no-untyped-def]
+def _public(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     return access(PUBLIC)(view)
 
 

@@ -82,7 +82,7 @@ def enrolment_decide(request: HttpRequest, pk: int) -> HttpResponse:
                 enrolment=enrolment, to=form.cleaned_data["to"], reason=form.cleaned_data["reason"]
             )
         except ApplicationError as exc:
-            messages.error(request, exc.message)
+            messages.error(request, str(exc.message))
         else:
             messages.success(request, _("Состояние участия изменено."))
     return redirect("backoffice:partner_detail", pk=enrolment.organisation_id)

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from partnerhub.accounts import selectors as account_selectors
 from partnerhub.accounts import services as account_services
 from partnerhub.accounts.forms import InviteForm
+from partnerhub.accounts.principal import organisation_of, person_of
 from partnerhub.core.access import PARTNER, PUBLIC, VENDOR, access, allowed, partner
 from partnerhub.core.errors import ApplicationError
 from partnerhub.core.forms import add_service_errors
@@ -31,7 +32,7 @@ PROGRAM_APPLICANTS = partner("owner", "manager")
 
 
 def _org(request: HttpRequest) -> Organisation:
-    return request.user.organisation  # type: ignore[union-attr,return-value]
+    return organisation_of(request.user)
 
 
 @access(PUBLIC)
@@ -95,7 +96,7 @@ def card_edit(request: HttpRequest) -> HttpResponse:
             changes = services.card_update(
                 organisation=org,
                 changes={name: form.cleaned_data.get(name) for name in form.fields},
-                changed_by=request.user,  # type: ignore[arg-type]
+                changed_by=person_of(request.user),
                 source="cabinet",
             )
         except ApplicationError as exc:
@@ -147,7 +148,9 @@ def employee_invite(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         try:
             account_services.invitation_create(
-                organisation=org, invited_by=request.user, **form.cleaned_data  # type: ignore[arg-type]
+                organisation=org,
+                invited_by=person_of(request.user),
+                **form.cleaned_data,
             )
         except ApplicationError as exc:
             add_service_errors(form, exc)
@@ -176,7 +179,7 @@ def invitation_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     except ApplicationError as exc:
         if exc.http_status == 404:
             raise Http404 from exc
-        messages.error(request, exc.message)
+        messages.error(request, str(exc.message))
     else:
         messages.success(request, _("Приглашение отозвано."))
     return redirect("cabinet:employees")
@@ -203,10 +206,14 @@ def program_apply(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         enrolment = services.enrolment_apply(organisation=_org(request), program=program)
     except ApplicationError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, str(exc.message))
     else:
         if enrolment.state == "active":
-            messages.success(request, _("Вы подключены к программе «%(name)s».") % {"name": program.name})
+            messages.success(
+                request, _("Вы подключены к программе «%(name)s».") % {"name": program.name}
+            )
         else:
-            messages.success(request, _("Заявка на участие в «%(name)s» подана.") % {"name": program.name})
+            messages.success(
+                request, _("Заявка на участие в «%(name)s» подана.") % {"name": program.name}
+            )
     return redirect("cabinet:programs")

@@ -7,7 +7,12 @@ from pathlib import Path
 
 def huey_settings(*, redis_url: str, var_dir: Path) -> dict[str, object]:
     """The ``HUEY`` setting for ``huey.contrib.djhuey``."""
-    consumer = {"workers": 2, "worker_type": "thread", "periodic": True, "check_worker_health": True}
+    consumer = {
+        "workers": 2,
+        "worker_type": "thread",
+        "periodic": True,
+        "check_worker_health": True,
+    }
     if redis_url:
         return {
             "name": "partnerhub",

@@ -233,7 +233,9 @@ REST_FRAMEWORK = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "partnerhub API",
-    "DESCRIPTION": "HTTP API of the partner platform. Authenticate with `Authorization: Token <key>`.",
+    "DESCRIPTION": (
+        "HTTP API of the partner platform. Authenticate with `Authorization: Token <key>`."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["partnerhub.core.permissions.AccessPermission"],

@@ -1,1 +1,1 @@
-"""Shared primitives with no domain knowledge: errors, access rules, API error format, validators."""
+"""Shared primitives with no domain knowledge: errors, access, API errors, validators."""

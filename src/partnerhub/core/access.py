@@ -2,8 +2,8 @@
 
 Each view declares an access ``Rule`` (``@access(partner("owner"))`` on a function view, the
 ``access_rule`` attribute on a class-based or DRF view). ``AccessMiddleware`` enforces the rule
-for pages and ``core.api.AccessPermission`` for the DRF API; both call the same ``decide``. A view that
-declares no rule is refused (fail closed), and the table-driven test in
+for pages and ``core.permissions.AccessPermission`` for the DRF API; both call the same
+``decide``. A view that declares no rule is refused (fail closed), and the table-driven test in
 ``tests/test_url_authorisation.py`` fails for a URL that has no entry in its table.
 
 Rules look at the *principal*: authenticated or not, the kind of its organisation (``vendor`` or
@@ -202,9 +202,11 @@ class AccessMiddleware:
         if declared is None:
             logger.error("view %r declares no access rule; refused", view_func)
             raise PermissionDenied("no access rule")
-        rule = declared.for_method(request.method or "GET") if isinstance(
-            declared, ByMethod
-        ) else declared
+        rule = (
+            declared.for_method(request.method or "GET")
+            if isinstance(declared, ByMethod)
+            else declared
+        )
         if rule is None:
             return HttpResponseNotAllowed(sorted(declared.rules))  # type: ignore[union-attr]
         decision = rule.decide(principal_of(getattr(request, "user", None)))

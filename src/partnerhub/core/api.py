@@ -23,7 +23,9 @@ from partnerhub.core.errors import ApplicationError
 API_PREFIX = "/api/"
 
 
-def error_body(code: str, message: str | Promise, fields: dict[str, Any] | None = None) -> dict[str, Any]:
+def error_body(
+    code: str, message: str | Promise, fields: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The JSON error body."""
     return {"error": {"code": code, "message": str(message), "fields": fields or {}}}
 
@@ -67,6 +69,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
+    message: object
     if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
         code, message = "not_authenticated", exc.detail
     elif isinstance(exc, exceptions.PermissionDenied):

@@ -20,7 +20,15 @@ class CardChangeInline(admin.TabularInline):
     model = CardChange
     extra = 0
     can_delete = False
-    readonly_fields = ["field", "old_value", "new_value", "changed_by", "actor_label", "source", "changed_at"]
+    readonly_fields = [
+        "field",
+        "old_value",
+        "new_value",
+        "changed_by",
+        "actor_label",
+        "source",
+        "changed_at",
+    ]
 
     def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False

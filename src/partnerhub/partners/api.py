@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from partnerhub.accounts.principal import organisation_of, person_of
 from partnerhub.core.access import AUTHENTICATED, ByMethod, partner
 from partnerhub.partners import card, selectors, services
 from partnerhub.partners.models import Organisation
@@ -38,9 +39,7 @@ class CardSerializer(serializers.ModelSerializer):
     class Meta:
         model = Organisation
         fields = list(card.CARD_FIELDS)
-        extra_kwargs = {
-            name: {"required": False, "validators": []} for name in card.CARD_FIELDS
-        }
+        extra_kwargs = {name: {"required": False, "validators": []} for name in card.CARD_FIELDS}
 
 
 class CardReadSerializer(CardSerializer):
@@ -69,30 +68,27 @@ class CurrentOrganisationApi(APIView):
 
     @extend_schema(responses=OrganisationSerializer, operation_id="organisation_current")
     def get(self, request: Request) -> Response:
-        return Response(OrganisationSerializer(request.user.organisation).data)
+        return Response(OrganisationSerializer(organisation_of(request.user)).data)
 
 
 class CardApi(APIView):
     """Read or change the partner card (owner and accountant change it)."""
 
-    access_rule = ByMethod(
-        {"GET": partner(), "PATCH": partner("owner", "accountant")}
-    )
+    access_rule = ByMethod({"GET": partner(), "PATCH": partner("owner", "accountant")})
 
     @extend_schema(responses=CardReadSerializer, operation_id="card_read")
     def get(self, request: Request) -> Response:
-        return Response(CardReadSerializer(request.user.organisation).data)
+        return Response(CardReadSerializer(organisation_of(request.user)).data)
 
     @extend_schema(request=CardSerializer, responses=CardReadSerializer, operation_id="card_update")
     def patch(self, request: Request) -> Response:
-        org = request.user.organisation
+        org = organisation_of(request.user)
         serializer = CardSerializer(org, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        user = request.user if getattr(request.user, "pk", None) else None
         services.card_update(
             organisation=org,
             changes=serializer.validated_data,
-            changed_by=user,
+            changed_by=person_of(request.user),
             actor_label=str(request.user),
             source="api",
         )

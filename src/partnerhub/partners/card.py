@@ -133,9 +133,7 @@ def field_errors(data: Mapping[str, Any]) -> dict[str, list[ValidationError]]:
     check("bik", v.validate_bik)
     bik = _text(data, "bik")
     check("settlement_account", lambda value: v.validate_settlement_account(value, bik=bik))
-    check(
-        "correspondent_account", lambda value: v.validate_correspondent_account(value, bik=bik)
-    )
+    check("correspondent_account", lambda value: v.validate_correspondent_account(value, bik=bik))
     check("email", _check_email)
     check("phone", _check_phone)
     check("website", _check_url)

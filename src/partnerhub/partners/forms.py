@@ -13,7 +13,9 @@ class JoinForm(forms.Form):
     """The public application to become a partner."""
 
     legal_form = forms.ChoiceField(
-        label=_("Организационная форма"), choices=LegalForm.choices, initial=LegalForm.UL,
+        label=_("Организационная форма"),
+        choices=LegalForm.choices,
+        initial=LegalForm.UL,
         widget=forms.RadioSelect,
     )
     name = forms.CharField(label=_("Наименование организации"), max_length=200)
@@ -52,6 +54,8 @@ CARD_FORM_FIELDS = [
 
 class CardForm(forms.ModelForm):
     """Every field of the partner card. Saving goes through ``partners.services.card_update``."""
+
+    website = forms.URLField(label=_("Сайт"), required=False, assume_scheme="https", max_length=200)
 
     class Meta:
         model = Organisation

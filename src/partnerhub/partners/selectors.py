@@ -48,11 +48,11 @@ def card_completeness(*, organisation: Organisation) -> card.Completeness:
     return card.completeness({name: getattr(organisation, name) for name in card.CARD_FIELDS})
 
 
-def programs_with_enrolment(*, organisation: Organisation) -> list[tuple[Program, Enrolment | None]]:
+def programs_with_enrolment(
+    *, organisation: Organisation
+) -> list[tuple[Program, Enrolment | None]]:
     """Every program open to partners or already joined, with this partner's enrolment."""
-    enrolments = {
-        e.program_id: e for e in Enrolment.objects.filter(organisation=organisation)
-    }
+    enrolments = {e.program_id: e for e in Enrolment.objects.filter(organisation=organisation)}
     programs = Program.objects.filter(Q(is_active=True) | Q(pk__in=list(enrolments)))
     return [(program, enrolments.get(program.pk)) for program in programs.order_by("name")]
 

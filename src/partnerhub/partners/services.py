@@ -207,8 +207,10 @@ def enrolment_apply(
         existing = Enrolment.objects.filter(organisation=organisation, program=program).first()
         if existing is not None:
             if existing.state != EnrolmentState.REJECTED:
-                raise Conflict(_("Вы уже участвуете в этой программе или заявка подана."),
-                               code="already_enrolled")
+                raise Conflict(
+                    _("Вы уже участвуете в этой программе или заявка подана."),
+                    code="already_enrolled",
+                )
             return enrolment_transition(enrolment=existing, to=state, reason="", now=now)
         try:
             with transaction.atomic():
@@ -237,9 +239,7 @@ def enrolment_transition(
             code="transition_not_allowed",
         )
     if to in REASON_REQUIRED and not reason.strip():
-        raise ValidationFailed(
-            _("Укажите причину."), fields={"reason": [_("Обязательное поле.")]}
-        )
+        raise ValidationFailed(_("Укажите причину."), fields={"reason": [_("Обязательное поле.")]})
     updated = Enrolment.objects.filter(pk=enrolment.pk, state=enrolment.state).update(
         state=to, state_reason=reason.strip(), state_changed_at=now
     )

@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,126 +15,376 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='StatusKind',
+            name="StatusKind",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(unique=True, verbose_name='код')),
-                ('name', models.CharField(max_length=200, verbose_name='название')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.SlugField(unique=True, verbose_name="код")),
+                ("name", models.CharField(max_length=200, verbose_name="название")),
             ],
             options={
-                'verbose_name': 'вид статуса',
-                'verbose_name_plural': 'виды статусов',
-                'ordering': ['name'],
+                "verbose_name": "вид статуса",
+                "verbose_name_plural": "виды статусов",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Organisation',
+            name="Organisation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('vendor', 'Вендор'), ('partner', 'Партнёр')], default='partner', max_length=16, verbose_name='вид')),
-                ('legal_form', models.CharField(choices=[('ul', 'Юридическое лицо'), ('ip', 'Индивидуальный предприниматель')], default='ul', max_length=2, verbose_name='организационная форма')),
-                ('full_name', models.CharField(blank=True, max_length=500, verbose_name='полное наименование')),
-                ('short_name', models.CharField(max_length=200, verbose_name='краткое наименование')),
-                ('inn', models.CharField(blank=True, max_length=12, verbose_name='ИНН')),
-                ('kpp', models.CharField(blank=True, max_length=9, verbose_name='КПП')),
-                ('ogrn', models.CharField(blank=True, max_length=15, verbose_name='ОГРН / ОГРНИП')),
-                ('legal_address', models.CharField(blank=True, max_length=500, verbose_name='юридический адрес')),
-                ('postal_address', models.CharField(blank=True, max_length=500, verbose_name='почтовый адрес')),
-                ('vat_payer', models.BooleanField(default=False, verbose_name='плательщик НДС')),
-                ('bik', models.CharField(blank=True, max_length=9, verbose_name='БИК')),
-                ('settlement_account', models.CharField(blank=True, max_length=20, verbose_name='расчётный счёт')),
-                ('correspondent_account', models.CharField(blank=True, max_length=20, verbose_name='корреспондентский счёт')),
-                ('bank_name', models.CharField(blank=True, max_length=300, verbose_name='наименование банка')),
-                ('director_name', models.CharField(blank=True, max_length=200, verbose_name='ФИО руководителя')),
-                ('director_position', models.CharField(blank=True, max_length=200, verbose_name='должность руководителя')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='эл. почта')),
-                ('phone', models.CharField(blank=True, max_length=32, verbose_name='телефон')),
-                ('website', models.URLField(blank=True, verbose_name='сайт')),
-                ('is_distributor', models.BooleanField(default=False, help_text='Может задавать условия для партнёров, работающих через него.', verbose_name='региональный дистрибьютор')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='создана')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='изменена')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("vendor", "Вендор"), ("partner", "Партнёр")],
+                        default="partner",
+                        max_length=16,
+                        verbose_name="вид",
+                    ),
+                ),
+                (
+                    "legal_form",
+                    models.CharField(
+                        choices=[
+                            ("ul", "Юридическое лицо"),
+                            ("ip", "Индивидуальный предприниматель"),
+                        ],
+                        default="ul",
+                        max_length=2,
+                        verbose_name="организационная форма",
+                    ),
+                ),
+                (
+                    "full_name",
+                    models.CharField(
+                        blank=True, max_length=500, verbose_name="полное наименование"
+                    ),
+                ),
+                (
+                    "short_name",
+                    models.CharField(max_length=200, verbose_name="краткое наименование"),
+                ),
+                ("inn", models.CharField(blank=True, max_length=12, verbose_name="ИНН")),
+                ("kpp", models.CharField(blank=True, max_length=9, verbose_name="КПП")),
+                ("ogrn", models.CharField(blank=True, max_length=15, verbose_name="ОГРН / ОГРНИП")),
+                (
+                    "legal_address",
+                    models.CharField(blank=True, max_length=500, verbose_name="юридический адрес"),
+                ),
+                (
+                    "postal_address",
+                    models.CharField(blank=True, max_length=500, verbose_name="почтовый адрес"),
+                ),
+                ("vat_payer", models.BooleanField(default=False, verbose_name="плательщик НДС")),
+                ("bik", models.CharField(blank=True, max_length=9, verbose_name="БИК")),
+                (
+                    "settlement_account",
+                    models.CharField(blank=True, max_length=20, verbose_name="расчётный счёт"),
+                ),
+                (
+                    "correspondent_account",
+                    models.CharField(
+                        blank=True, max_length=20, verbose_name="корреспондентский счёт"
+                    ),
+                ),
+                (
+                    "bank_name",
+                    models.CharField(blank=True, max_length=300, verbose_name="наименование банка"),
+                ),
+                (
+                    "director_name",
+                    models.CharField(blank=True, max_length=200, verbose_name="ФИО руководителя"),
+                ),
+                (
+                    "director_position",
+                    models.CharField(
+                        blank=True, max_length=200, verbose_name="должность руководителя"
+                    ),
+                ),
+                ("email", models.EmailField(blank=True, max_length=254, verbose_name="эл. почта")),
+                ("phone", models.CharField(blank=True, max_length=32, verbose_name="телефон")),
+                ("website", models.URLField(blank=True, verbose_name="сайт")),
+                (
+                    "is_distributor",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Может задавать условия для партнёров, работающих через него.",
+                        verbose_name="региональный дистрибьютор",
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="создана"),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="изменена")),
             ],
             options={
-                'verbose_name': 'организация',
-                'verbose_name_plural': 'организации',
-                'ordering': ['short_name'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('kind', 'partner'), models.Q(('inn', ''), _negated=True)), fields=('inn',), name='partner_inn_unique')],
+                "verbose_name": "организация",
+                "verbose_name_plural": "организации",
+                "ordering": ["short_name"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(
+                            ("kind", "partner"), models.Q(("inn", ""), _negated=True)
+                        ),
+                        fields=("inn",),
+                        name="partner_inn_unique",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='CardChange',
+            name="CardChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('field', models.CharField(max_length=64, verbose_name='поле')),
-                ('old_value', models.TextField(blank=True, verbose_name='было')),
-                ('new_value', models.TextField(blank=True, verbose_name='стало')),
-                ('actor_label', models.CharField(blank=True, max_length=200, verbose_name='кто')),
-                ('source', models.CharField(max_length=32, verbose_name='источник')),
-                ('changed_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name='когда')),
-                ('changed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='card_changes', to='partners.organisation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("field", models.CharField(max_length=64, verbose_name="поле")),
+                ("old_value", models.TextField(blank=True, verbose_name="было")),
+                ("new_value", models.TextField(blank=True, verbose_name="стало")),
+                ("actor_label", models.CharField(blank=True, max_length=200, verbose_name="кто")),
+                ("source", models.CharField(max_length=32, verbose_name="источник")),
+                (
+                    "changed_at",
+                    models.DateTimeField(
+                        db_index=True, default=django.utils.timezone.now, verbose_name="когда"
+                    ),
+                ),
+                (
+                    "changed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="card_changes",
+                        to="partners.organisation",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'изменение карточки',
-                'verbose_name_plural': 'история карточки',
-                'ordering': ['-changed_at', '-id'],
+                "verbose_name": "изменение карточки",
+                "verbose_name_plural": "история карточки",
+                "ordering": ["-changed_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Program',
+            name="Program",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(unique=True, verbose_name='код')),
-                ('name', models.CharField(max_length=200, verbose_name='название')),
-                ('kind', models.CharField(choices=[('referrals', 'Реферальная программа'), ('leads', 'Биржа лидов'), ('distribution', 'Электронная дистрибуция'), ('cloud', 'Облачный сервис')], max_length=16, verbose_name='вид')),
-                ('description', models.TextField(blank=True, verbose_name='описание')),
-                ('card_edit_mode', models.CharField(choices=[('direct', 'Партнёр меняет карточку сам'), ('request', 'Изменения через заявку')], default='direct', max_length=16, verbose_name='изменение карточки')),
-                ('auto_approve', models.BooleanField(default=False, help_text='Заявка партнёра на участие активируется без проверки сотрудником.', verbose_name='подключать сразу')),
-                ('default_terms', models.JSONField(blank=True, default=dict, verbose_name='условия по умолчанию')),
-                ('is_active', models.BooleanField(default=True, verbose_name='открыта для заявок')),
-                ('vendor', models.ForeignKey(limit_choices_to={'kind': 'vendor'}, on_delete=django.db.models.deletion.PROTECT, related_name='programs', to='partners.organisation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.SlugField(unique=True, verbose_name="код")),
+                ("name", models.CharField(max_length=200, verbose_name="название")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("referrals", "Реферальная программа"),
+                            ("leads", "Биржа лидов"),
+                            ("distribution", "Электронная дистрибуция"),
+                            ("cloud", "Облачный сервис"),
+                        ],
+                        max_length=16,
+                        verbose_name="вид",
+                    ),
+                ),
+                ("description", models.TextField(blank=True, verbose_name="описание")),
+                (
+                    "card_edit_mode",
+                    models.CharField(
+                        choices=[
+                            ("direct", "Партнёр меняет карточку сам"),
+                            ("request", "Изменения через заявку"),
+                        ],
+                        default="direct",
+                        max_length=16,
+                        verbose_name="изменение карточки",
+                    ),
+                ),
+                (
+                    "auto_approve",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Заявка партнёра на участие активируется без проверки сотрудником.",
+                        verbose_name="подключать сразу",
+                    ),
+                ),
+                (
+                    "default_terms",
+                    models.JSONField(blank=True, default=dict, verbose_name="условия по умолчанию"),
+                ),
+                ("is_active", models.BooleanField(default=True, verbose_name="открыта для заявок")),
+                (
+                    "vendor",
+                    models.ForeignKey(
+                        limit_choices_to={"kind": "vendor"},
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="programs",
+                        to="partners.organisation",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'программа',
-                'verbose_name_plural': 'программы',
-                'ordering': ['name'],
+                "verbose_name": "программа",
+                "verbose_name_plural": "программы",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Enrolment',
+            name="Enrolment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('state', models.CharField(choices=[('applied', 'Заявка подана'), ('active', 'Активно'), ('suspended', 'Приостановлено'), ('rejected', 'Отклонено'), ('terminated', 'Прекращено')], default='applied', max_length=16, verbose_name='состояние')),
-                ('terms', models.JSONField(blank=True, default=dict, verbose_name='условия')),
-                ('state_reason', models.CharField(blank=True, max_length=500, verbose_name='причина')),
-                ('applied_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='подана')),
-                ('state_changed_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='состояние изменено')),
-                ('distributor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='distributed_enrolments', to='partners.organisation', verbose_name='через дистрибьютора')),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='enrolments', to='partners.organisation')),
-                ('program', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='enrolments', to='partners.program')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("applied", "Заявка подана"),
+                            ("active", "Активно"),
+                            ("suspended", "Приостановлено"),
+                            ("rejected", "Отклонено"),
+                            ("terminated", "Прекращено"),
+                        ],
+                        default="applied",
+                        max_length=16,
+                        verbose_name="состояние",
+                    ),
+                ),
+                ("terms", models.JSONField(blank=True, default=dict, verbose_name="условия")),
+                (
+                    "state_reason",
+                    models.CharField(blank=True, max_length=500, verbose_name="причина"),
+                ),
+                (
+                    "applied_at",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="подана"),
+                ),
+                (
+                    "state_changed_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="состояние изменено"
+                    ),
+                ),
+                (
+                    "distributor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="distributed_enrolments",
+                        to="partners.organisation",
+                        verbose_name="через дистрибьютора",
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="enrolments",
+                        to="partners.organisation",
+                    ),
+                ),
+                (
+                    "program",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="enrolments",
+                        to="partners.program",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'участие в программе',
-                'verbose_name_plural': 'участие в программах',
-                'ordering': ['-applied_at'],
-                'constraints': [models.UniqueConstraint(fields=('organisation', 'program'), name='enrolment_unique_per_program')],
+                "verbose_name": "участие в программе",
+                "verbose_name_plural": "участие в программах",
+                "ordering": ["-applied_at"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("organisation", "program"), name="enrolment_unique_per_program"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='StatusGrant',
+            name="StatusGrant",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('valid_from', models.DateField(verbose_name='действует с')),
-                ('valid_until', models.DateField(blank=True, null=True, verbose_name='действует по')),
-                ('granted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='statuses', to='partners.organisation')),
-                ('status', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='grants', to='partners.statuskind')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("valid_from", models.DateField(verbose_name="действует с")),
+                (
+                    "valid_until",
+                    models.DateField(blank=True, null=True, verbose_name="действует по"),
+                ),
+                (
+                    "granted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="statuses",
+                        to="partners.organisation",
+                    ),
+                ),
+                (
+                    "status",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="grants",
+                        to="partners.statuskind",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'статус партнёра',
-                'verbose_name_plural': 'статусы партнёров',
-                'ordering': ['-valid_from'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('valid_until__isnull', True), ('valid_until__gte', models.F('valid_from')), _connector='OR'), name='status_grant_period_valid')],
+                "verbose_name": "статус партнёра",
+                "verbose_name_plural": "статусы партнёров",
+                "ordering": ["-valid_from"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("valid_until__isnull", True),
+                            ("valid_until__gte", models.F("valid_from")),
+                            _connector="OR",
+                        ),
+                        name="status_grant_period_valid",
+                    )
+                ],
             },
         ),
     ]

@@ -51,13 +51,16 @@ class Command(BaseCommand):
                 self.stdout.write(raw)
             elif options["action"] == "list":
                 for token in selectors.api_tokens_of(organisation=org):
-                    self.stdout.write(f"{token.name}\t{token.role}\t{token.prefix}…\t{token.created_at:%Y-%m-%d}")
+                    self.stdout.write(
+                        f"{token.name}\t{token.role}\t{token.prefix}…\t{token.created_at:%Y-%m-%d}"
+                    )
             else:
-                token = selectors.api_tokens_of(organisation=org).filter(name=options["name"]).first()
-                if token is None:
+                live = selectors.api_tokens_of(organisation=org).filter(name=options["name"])
+                found = live.first()
+                if found is None:
                     raise CommandError(f"no live token named {options['name']!r}")
-                services.api_token_revoke(organisation=org, token_id=token.pk)
-                self.stdout.write(f"revoked {token.name}")
+                services.api_token_revoke(organisation=org, token_id=found.pk)
+                self.stdout.write(f"revoked {found.name}")
         except ApplicationError as exc:
             details = "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in exc.fields.items())
             raise CommandError(f"{exc.message} {details}".strip()) from exc

@@ -26,9 +26,18 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         web = [
-            sys.executable, "-m", "gunicorn", "partnerhub.config.wsgi:application",
-            "--bind", options["bind"], "--workers", str(options["workers"]),
-            "--access-logfile", "-", "--graceful-timeout", "10",
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "partnerhub.config.wsgi:application",
+            "--bind",
+            options["bind"],
+            "--workers",
+            str(options["workers"]),
+            "--access-logfile",
+            "-",
+            "--graceful-timeout",
+            "10",
         ]
         worker = [sys.executable, "-m", "partnerhub.manage", "run_huey"]
         children = [subprocess.Popen(web)]  # noqa: S603 - our own interpreter and arguments

@@ -37,17 +37,26 @@ VENDOR_STAFF = [
 PARTNERS: list[dict[str, Any]] = [
     {
         "join": {
-            "legal_form": "ul", "name": "ООО «Альфа Интеграция»", "inn": "5027123457",
-            "contact_name": "Ольга Владелицына", "email": "owner@alfa.demo", "phone": "+7 495 111-22-33",
+            "legal_form": "ul",
+            "name": "ООО «Альфа Интеграция»",
+            "inn": "5027123457",
+            "contact_name": "Ольга Владелицына",
+            "email": "owner@alfa.demo",
+            "phone": "+7 495 111-22-33",
         },
         "card": {
             "full_name": "Общество с ограниченной ответственностью «Альфа Интеграция»",
-            "kpp": "502701001", "ogrn": "1167746123456",
+            "kpp": "502701001",
+            "ogrn": "1167746123456",
             "legal_address": "140000, Московская обл., г. Люберцы, ул. Октябрьская, д. 1",
             "postal_address": "140000, Московская обл., г. Люберцы, ул. Октябрьская, д. 1",
-            "vat_payer": True, "bik": "044525593", "settlement_account": "40802810400000000123",
-            "correspondent_account": "30101810200000000593", "bank_name": "АО «АЛЬФА-БАНК»",
-            "director_name": "Владелицына Ольга Петровна", "director_position": "Генеральный директор",
+            "vat_payer": True,
+            "bik": "044525593",
+            "settlement_account": "40802810400000000123",
+            "correspondent_account": "30101810200000000593",
+            "bank_name": "АО «АЛЬФА-БАНК»",
+            "director_name": "Владелицына Ольга Петровна",
+            "director_position": "Генеральный директор",
             "website": "https://alfa-integration.example",
         },
         "employees": [
@@ -58,8 +67,12 @@ PARTNERS: list[dict[str, Any]] = [
     },
     {
         "join": {
-            "legal_form": "ul", "name": "ООО «Бета Софт»", "inn": "7710123458",
-            "contact_name": "Борис Бетов", "email": "owner@beta.demo", "phone": "+7 812 222-33-44",
+            "legal_form": "ul",
+            "name": "ООО «Бета Софт»",
+            "inn": "7710123458",
+            "contact_name": "Борис Бетов",
+            "email": "owner@beta.demo",
+            "phone": "+7 812 222-33-44",
         },
         "card": {"kpp": "771001001"},
         "employees": [("dev@beta.demo", "Денис Кодов", "developer")],
@@ -67,8 +80,12 @@ PARTNERS: list[dict[str, Any]] = [
     },
     {
         "join": {
-            "legal_form": "ip", "name": "ИП Гамов Г. Г.", "inn": "771012345630",
-            "contact_name": "Геннадий Гамов", "email": "owner@gamma.demo", "phone": "+7 903 333-44-55",
+            "legal_form": "ip",
+            "name": "ИП Гамов Г. Г.",
+            "inn": "771012345630",
+            "contact_name": "Геннадий Гамов",
+            "email": "owner@gamma.demo",
+            "phone": "+7 903 333-44-55",
         },
         "card": {"ogrn": "318774600123452", "director_name": "Гамов Геннадий Геннадьевич"},
         "employees": [("operator@gamma.demo", "Ирина Операторова", "operator")],
@@ -100,22 +117,38 @@ class Command(BaseCommand):
 
     def _load(self) -> None:
         vendor = Organisation.objects.create(
-            kind=OrgKind.VENDOR, legal_form="ul", short_name="ООО «Вендор Софт»",
-            full_name="Общество с ограниченной ответственностью «Вендор Софт»", inn=VENDOR_INN,
-            kpp="772801001", ogrn="1027700123450", bik="044525225",
-            settlement_account="40702810603800001234", correspondent_account="30101810400000000225",
-            bank_name="ПАО Сбербанк", email="partners@vendor.demo", phone="+7 495 000-00-00",
+            kind=OrgKind.VENDOR,
+            legal_form="ul",
+            short_name="ООО «Вендор Софт»",
+            full_name="Общество с ограниченной ответственностью «Вендор Софт»",
+            inn=VENDOR_INN,
+            kpp="772801001",
+            ogrn="1027700123450",
+            bik="044525225",
+            settlement_account="40702810603800001234",
+            correspondent_account="30101810400000000225",
+            bank_name="ПАО Сбербанк",
+            email="partners@vendor.demo",
+            phone="+7 495 000-00-00",
         )
         for email, name, role in VENDOR_STAFF:
-            user_create(organisation=vendor, email=email, password=DEMO_PASSWORD, role=role, full_name=name)
+            user_create(
+                organisation=vendor, email=email, password=DEMO_PASSWORD, role=role, full_name=name
+            )
         programs = {
             "referrals": Program.objects.create(
-                vendor=vendor, code="referrals", name="Реферальная программа",
-                kind=ProgramKind.REFERRALS, auto_approve=True,
+                vendor=vendor,
+                code="referrals",
+                name="Реферальная программа",
+                kind=ProgramKind.REFERRALS,
+                auto_approve=True,
                 description="Рекомендуйте клиентов и получайте баллы.",
             ),
             "leads": Program.objects.create(
-                vendor=vendor, code="leads", name="Биржа лидов", kind=ProgramKind.LEADS,
+                vendor=vendor,
+                code="leads",
+                name="Биржа лидов",
+                kind=ProgramKind.LEADS,
                 card_edit_mode=CardEditMode.DIRECT,
                 description="Заявки клиентов на внедрение для партнёров с лицензионным договором.",
             ),
@@ -126,9 +159,13 @@ class Command(BaseCommand):
             owner = services.partner_join(**spec["join"], password=DEMO_PASSWORD)
             org = owner.organisation
             assert org is not None
-            services.card_update(organisation=org, changes=spec["card"], changed_by=owner, source="demo")
+            services.card_update(
+                organisation=org, changes=spec["card"], changed_by=owner, source="demo"
+            )
             for email, name, role in spec["employees"]:
-                user_create(organisation=org, email=email, password=DEMO_PASSWORD, role=role, full_name=name)
+                user_create(
+                    organisation=org, email=email, password=DEMO_PASSWORD, role=role, full_name=name
+                )
             for code in spec["enrol"]:
                 services.enrolment_apply(organisation=org, program=programs[code])
 

@@ -1,0 +1,73 @@
+"""Shared fixtures: two partner organisations with every role, the vendor with every staff
+role, and helpers to log in as any of them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+from huey.contrib.djhuey import HUEY
+
+from partnerhub.accounts.roles import PARTNER_ROLES, VENDOR_ROLES
+from partnerhub.partners.models import Organisation
+from tests.factories import OrganisationFactory, UserFactory, VendorFactory
+
+HUEY.immediate = True  # tasks run in the test's process, right after commit
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_storage(settings):
+    """Tests render templates without running collectstatic first."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@dataclass
+class World:
+    """Partner A, partner B and the vendor, each with a user per role."""
+
+    vendor: Organisation
+    partner_a: Organisation
+    partner_b: Organisation
+    users: dict[str, object]  # "a:owner", "b:manager", "vendor:support" ...
+
+    def user(self, key: str):
+        return self.users[key]
+
+
+@pytest.fixture
+def world(db) -> World:
+    vendor = VendorFactory()
+    partner_a = OrganisationFactory(short_name="ООО «Альфа»", inn="7707083893")
+    partner_b = OrganisationFactory(short_name="ООО «Бета»", inn="7728123459")
+    users: dict[str, object] = {}
+    for prefix, org in (("a", partner_a), ("b", partner_b)):
+        for role in PARTNER_ROLES:
+            users[f"{prefix}:{role}"] = UserFactory(
+                organisation=org, role=role, email=f"{role}@{prefix}.example"
+            )
+    for role in VENDOR_ROLES:
+        users[f"vendor:{role}"] = UserFactory(
+            organisation=vendor,
+            role=role,
+            email=f"{role}@vendor.example",
+            is_staff=role == "administrator",
+            is_superuser=role == "administrator",
+        )
+    return World(vendor=vendor, partner_a=partner_a, partner_b=partner_b, users=users)
+
+
+@pytest.fixture
+def login_as(world):
+    """A test client logged in as ``world.user(key)``."""
+
+    def make(key: str) -> Client:
+        client = Client()
+        client.force_login(world.user(key))
+        return client
+
+    return make

@@ -1,0 +1,85 @@
+"""factory_boy factories shared by the tests. Numbers are valid requisites (checked by the
+validators' own tests)."""
+
+from __future__ import annotations
+
+import factory
+
+from partnerhub.accounts.models import User
+from partnerhub.partners.models import Organisation, OrgKind, Program, ProgramKind
+
+PASSWORD = "Test-pass-2026!"
+
+#: Valid 10-digit INNs of legal entities for distinct organisations.
+VALID_INNS = [
+    "7707083893",  # Sberbank
+    "7728123459",
+    "5027123457",
+    "7710123458",
+    "7736050003",  # Gazprom
+    "7702070139",  # VTB
+]
+
+#: A complete, valid card of a legal entity (without INN, which factories vary).
+COMPLETE_UL_CARD = {
+    "legal_form": "ul",
+    "full_name": "Общество с ограниченной ответственностью «Тест»",
+    "short_name": "ООО «Тест»",
+    "kpp": "773601001",
+    "ogrn": "1027700132195",
+    "legal_address": "117997, г. Москва, ул. Вавилова, д. 19",
+    "postal_address": "117997, г. Москва, ул. Вавилова, д. 19",
+    "vat_payer": True,
+    "bik": "044525225",
+    "settlement_account": "40702810938000000001",
+    "correspondent_account": "30101810400000000225",
+    "bank_name": "ПАО Сбербанк",
+    "director_name": "Иванов Иван Иванович",
+    "director_position": "Генеральный директор",
+    "email": "office@test.example",
+    "phone": "+7 495 500-55-50",
+    "website": "https://test.example",
+}
+
+
+class OrganisationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Organisation
+
+    kind = OrgKind.PARTNER
+    legal_form = "ul"
+    short_name = factory.Sequence(lambda n: f"ООО «Партнёр {n}»")
+    inn = factory.Sequence(lambda n: VALID_INNS[n % len(VALID_INNS)])
+
+
+class VendorFactory(OrganisationFactory):
+    kind = OrgKind.VENDOR
+    short_name = "ООО «Вендор»"
+    inn = ""
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"user{n}@example.com")
+    full_name = factory.Sequence(lambda n: f"Пользователь {n}")
+    organisation = factory.SubFactory(OrganisationFactory)
+    role = "owner"
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def _save(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()
+
+
+class ProgramFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Program
+
+    vendor = factory.SubFactory(VendorFactory)
+    code = factory.Sequence(lambda n: f"program-{n}")
+    name = factory.Sequence(lambda n: f"Программа {n}")
+    kind = ProgramKind.REFERRALS
