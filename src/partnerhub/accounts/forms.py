@@ -3,10 +3,15 @@ the rules live in ``accounts.services``)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
+from django.contrib.auth.forms import PasswordResetForm
+from django.template import loader
 from django.utils.translation import gettext_lazy as _
 
 from partnerhub.accounts.roles import PARTNER_ROLES, Role
+from partnerhub.core.mail import queue_mail
 
 
 class LoginForm(forms.Form):
@@ -34,3 +39,25 @@ class InviteForm(forms.Form):
     role = forms.ChoiceField(
         label=_("Роль"), choices=[(r, Role(r).label) for r in PARTNER_ROLES], initial=Role.MANAGER
     )
+
+
+class QueuedPasswordResetForm(PasswordResetForm):
+    """Django's password reset form, but the mail leaves through the background worker."""
+
+    def send_mail(
+        self,
+        subject_template_name: str,
+        email_template_name: str,
+        context: dict[str, Any],
+        from_email: str | None,
+        to_email: str,
+        html_email_template_name: str | None = None,
+    ) -> None:
+        subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
+        text = loader.render_to_string(email_template_name, context)
+        html = (
+            loader.render_to_string(html_email_template_name, context)
+            if html_email_template_name
+            else None
+        )
+        queue_mail(subject=subject, text=text, html=html, to=[to_email], from_email=from_email)

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from partnerhub.accounts import services
-from partnerhub.accounts.forms import InvitationAcceptForm, LoginForm
+from partnerhub.accounts.forms import InvitationAcceptForm, LoginForm, QueuedPasswordResetForm
 from partnerhub.core.access import AUTHENTICATED, PUBLIC, access
 from partnerhub.core.errors import ApplicationError, NotFound
 from partnerhub.core.forms import add_service_errors
@@ -96,6 +96,7 @@ password_reset = _public(
         email_template_name="accounts/email/password_reset.txt",
         html_email_template_name="accounts/email/password_reset.html",
         subject_template_name="accounts/email/password_reset_subject.txt",
+        form_class=QueuedPasswordResetForm,
         success_url=reverse_lazy("accounts:password_reset_done"),
     )
 )

@@ -168,7 +168,8 @@ def completeness(data: Mapping[str, Any]) -> Completeness:
     legal_form = _text(data, "legal_form") or UL
     required = REQUIRED_FIELDS.get(legal_form, REQUIRED_FIELDS[UL])
     missing = tuple(name for name in required if not _text(data, name))
-    invalid = tuple(name for name in CARD_FIELDS if name in field_errors(data))
+    errors = field_errors(data)
+    invalid = tuple(name for name in CARD_FIELDS if name in errors)
     return Completeness(required=required, missing=missing, invalid=invalid)
 
 
