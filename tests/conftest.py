@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.test import Client
+from django.utils import translation
 from huey.contrib.djhuey import HUEY
 
 from partnerhub.accounts.roles import PARTNER_ROLES, VENDOR_ROLES
@@ -14,6 +15,15 @@ from partnerhub.partners.models import Organisation
 from tests.factories import OrganisationFactory, UserFactory, VendorFactory
 
 HUEY.immediate = True  # tasks run in the test's process, right after commit
+
+
+@pytest.fixture(autouse=True)
+def _russian_by_default():
+    """Each test starts in Russian (LocaleMiddleware leaves the last request's language active
+    in the thread)."""
+    translation.activate("ru")
+    yield
+    translation.activate("ru")
 
 
 @pytest.fixture(autouse=True)
