@@ -1,0 +1,452 @@
+"""Who may open which URL: the table-driven test of the one permission layer (``core.access``).
+
+``URL_TABLE`` has an entry for every named URL pattern of the project (the walk over the root
+resolver fails for a pattern without one). Each entry says how to build the URL from objects of
+partner A, which HTTP methods to try (with a minimal body: authorisation is decided before
+validation, so a 200/302/400 from the view itself means "let through"), and the status every
+actor must get. The statuses are written out here, not derived from the rules in the code, so
+that loosening a rule makes this test fail.
+
+Actors: ``anon``, ``a:<role>`` (partner A), ``b:<role>`` (partner B, where the URL points at an
+object of partner A) and ``vendor:<role>``. Pages send anonymous users to the login page (302),
+refuse the wrong organisation kind or role with 403 and answer 404 for another partner's object;
+the API answers 401/403 with a JSON error body.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from django.contrib.auth.tokens import default_token_generator
+from django.test import Client
+from django.urls import URLResolver, get_resolver, reverse
+from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from partnerhub.accounts.models import Invitation
+from partnerhub.accounts.services import api_token_create, api_token_revoke, invitation_create
+from partnerhub.partners.models import Enrolment, EnrolmentState
+from tests.factories import ProgramFactory, UserFactory
+
+PARTNER_A_NAME = "ООО «Альфа»"
+PARTNER_B_NAME = "ООО «Бета»"
+
+PARTNER_ROLES = ("owner", "manager", "accountant", "operator", "developer")
+VENDOR_ROLES = ("program_manager", "accountant", "support", "administrator")
+
+ANON = "anon"
+A_ACTORS = tuple(f"a:{role}" for role in PARTNER_ROLES)
+B_ACTORS = tuple(f"b:{role}" for role in PARTNER_ROLES)
+VENDOR_ACTORS = tuple(f"vendor:{role}" for role in VENDOR_ROLES)
+#: Every entry gives a status for each of these; ``b:*`` only where an object of A is involved.
+BASE_ACTORS = (ANON, *A_ACTORS, *VENDOR_ACTORS)
+
+OK = 200
+FOUND = 302
+BAD_REQUEST = 400
+UNAUTHORISED = 401
+FORBIDDEN = 403
+NOT_FOUND = 404
+
+#: Where a private page sends an anonymous user: the login page with ``next``.
+LOGIN_NEXT = "login-next"
+
+
+# --- compact helpers: each expands into a concrete {actor: status} dict --------------------
+
+
+def same_for_all(status: int, *, anon: int | None = None) -> dict[str, int]:
+    """Public URLs: every actor gets ``status`` (anonymous users ``anon`` when given)."""
+    result = dict.fromkeys(BASE_ACTORS, status)
+    if anon is not None:
+        result[ANON] = anon
+    return result
+
+
+def partner_only(
+    roles: tuple[str, ...] = PARTNER_ROLES,
+    ok: int = OK,
+    *,
+    anon: int = FOUND,
+    b_ok: int | None = None,
+) -> dict[str, int]:
+    """Partner users with ``roles`` get ``ok``; other partner roles and all vendor staff 403.
+
+    With ``b_ok``, partner B's users are tried too: B's users with ``roles`` get ``b_ok``
+    (404 where the URL points at an object of A), the others 403.
+    """
+    result = {ANON: anon}
+    for role in PARTNER_ROLES:
+        result[f"a:{role}"] = ok if role in roles else FORBIDDEN
+    if b_ok is not None:
+        for role in PARTNER_ROLES:
+            result[f"b:{role}"] = b_ok if role in roles else FORBIDDEN
+    for role in VENDOR_ROLES:
+        result[f"vendor:{role}"] = FORBIDDEN
+    return result
+
+
+def vendor_only(
+    roles: tuple[str, ...] = VENDOR_ROLES, ok: int = OK, *, anon: int = FOUND
+) -> dict[str, int]:
+    """Vendor staff with ``roles`` get ``ok``; other staff and every partner user 403."""
+    result = {ANON: anon}
+    for role in PARTNER_ROLES:
+        result[f"a:{role}"] = FORBIDDEN
+    for role in VENDOR_ROLES:
+        result[f"vendor:{role}"] = ok if role in roles else FORBIDDEN
+    return result
+
+
+def split(partners: int, vendors: int, *, anon: int) -> dict[str, int]:
+    """Anonymous, partner and vendor users each get their own status."""
+    result = {ANON: anon}
+    result.update(dict.fromkeys(A_ACTORS, partners))
+    result.update(dict.fromkeys(VENDOR_ACTORS, vendors))
+    return result
+
+
+def admin_site(administrator: int = OK, *, anon: int = FOUND) -> dict[str, int]:
+    """Django's admin: the vendor's administrator gets ``administrator``, anonymous users
+    ``anon`` (the admin's own login) and every other logged-in user 403."""
+    result = split(FORBIDDEN, FORBIDDEN, anon=anon)
+    result["vendor:administrator"] = administrator
+    return result
+
+
+# --- the table ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One URL pattern: how to build it, what to send and what each actor gets per method."""
+
+    expect: dict[str, dict[str, int]]  # method -> actor -> status
+    kwargs: Callable[[SimpleNamespace], dict[str, Any]] | None = None
+    body: dict[str, dict[str, Any]] = field(default_factory=dict)  # method -> body
+    api: bool = False
+    #: Where a 302 for an anonymous user must point: LOGIN_NEXT (the login page with ``next``
+    #: set to the URL) or a path prefix for public views that redirect on their own.
+    anon_redirect: str = LOGIN_NEXT
+
+
+URL_TABLE: dict[str, Entry] = {
+    # Public pages.
+    "home": Entry(
+        # Public; it only sends everyone on: anonymous users to the login page, partners to the
+        # cabinet, staff to the back office.
+        expect={"GET": same_for_all(FOUND)},
+        anon_redirect="/accounts/login/",
+    ),
+    "join": Entry(
+        # Anonymous visitors see the form (an empty one comes back with errors); logged-in users
+        # are sent home.
+        expect={"GET": same_for_all(FOUND, anon=OK), "POST": same_for_all(FOUND, anon=OK)},
+    ),
+    "set_language": Entry(
+        expect={"POST": same_for_all(FOUND)},
+        body={"POST": {"language": "en", "next": "/"}},
+        anon_redirect="/",
+    ),
+    "accounts:login": Entry(expect={"GET": same_for_all(OK), "POST": same_for_all(OK)}),
+    "accounts:logout": Entry(
+        # Any logged-in user; everyone ends on the login page, anonymous users with ``next``.
+        expect={"POST": same_for_all(FOUND)},
+    ),
+    "accounts:password_reset": Entry(
+        expect={"GET": same_for_all(OK), "POST": same_for_all(OK)},
+    ),
+    "accounts:password_reset_done": Entry(expect={"GET": same_for_all(OK)}),
+    "accounts:password_reset_confirm": Entry(
+        # A valid link is swapped for the session and redirected to the set-password step.
+        expect={"GET": same_for_all(FOUND), "POST": same_for_all(FOUND)},
+        kwargs=lambda o: {"uidb64": o.reset_uidb64, "token": o.reset_token},
+        anon_redirect="/accounts/password-reset/",
+    ),
+    "accounts:password_reset_complete": Entry(expect={"GET": same_for_all(OK)}),
+    "accounts:invitation_accept": Entry(
+        expect={"GET": same_for_all(OK), "POST": same_for_all(OK)},
+        kwargs=lambda o: {"token": o.invitation_token},
+    ),
+    # The partner cabinet.
+    "cabinet:dashboard": Entry(expect={"GET": partner_only()}),
+    "cabinet:card": Entry(expect={"GET": partner_only()}),
+    "cabinet:card_edit": Entry(
+        expect={
+            "GET": partner_only(("owner", "accountant")),
+            "POST": partner_only(("owner", "accountant"), BAD_REQUEST),
+        },
+        body={"POST": {"short_name": ""}},
+    ),
+    "cabinet:card_history": Entry(expect={"GET": partner_only()}),
+    "cabinet:employees": Entry(expect={"GET": partner_only()}),
+    "cabinet:employee_invite": Entry(expect={"POST": partner_only(("owner",), BAD_REQUEST)}),
+    "cabinet:invitation_revoke": Entry(
+        # Partner B's owner passes the rule but the invitation is not B's: 404, not 403.
+        expect={"POST": partner_only(("owner",), FOUND, b_ok=NOT_FOUND)},
+        kwargs=lambda o: {"pk": o.invitation.pk},
+    ),
+    "cabinet:programs": Entry(expect={"GET": partner_only()}),
+    "cabinet:program_apply": Entry(
+        # Programs are the vendor's and open to every partner: B's owner and manager apply too.
+        expect={"POST": partner_only(("owner", "manager"), FOUND, b_ok=FOUND)},
+        kwargs=lambda o: {"pk": o.program.pk},
+    ),
+    # The vendor back office.
+    "backoffice:dashboard": Entry(expect={"GET": vendor_only()}),
+    "backoffice:partners": Entry(expect={"GET": vendor_only()}),
+    "backoffice:partner_detail": Entry(
+        expect={"GET": vendor_only()},
+        kwargs=lambda o: {"pk": o.partner_a_pk},
+    ),
+    "backoffice:enrolment_decide": Entry(
+        # An empty decision is refused by the view with a message and a redirect.
+        expect={"POST": vendor_only(("program_manager", "administrator"), FOUND)},
+        kwargs=lambda o: {"pk": o.enrolment.pk},
+    ),
+    # The API.
+    "api:organisation": Entry(
+        expect={"GET": split(OK, OK, anon=UNAUTHORISED)},
+        api=True,
+    ),
+    "api:card": Entry(
+        expect={
+            "GET": partner_only(anon=UNAUTHORISED),
+            "PATCH": partner_only(("owner", "accountant"), anon=UNAUTHORISED),
+        },
+        body={"PATCH": {}},
+        api=True,
+    ),
+    "api:employees": Entry(
+        expect={
+            "GET": partner_only(anon=UNAUTHORISED),
+            "POST": partner_only(("owner",), BAD_REQUEST, anon=UNAUTHORISED),
+        },
+        body={"POST": {}},
+        api=True,
+    ),
+    "api_schema": Entry(expect={"GET": same_for_all(OK)}, api=True),
+    "api_docs": Entry(expect={"GET": same_for_all(OK)}, api=True),
+    # Django's admin (only these three; the walk skips the other admin:* names, which the same
+    # middleware branch guards).
+    "admin:index": Entry(
+        expect={"GET": admin_site()},
+        anon_redirect="/admin/login/",
+    ),
+    "admin:login": Entry(
+        # Anonymous users get the form (an empty one comes back with errors); the administrator,
+        # already logged in, is sent on to the index by GET.
+        expect={"GET": admin_site(FOUND, anon=OK), "POST": admin_site(OK, anon=OK)},
+    ),
+    "admin:partners_organisation_changelist": Entry(
+        expect={"GET": admin_site()},
+        anon_redirect="/admin/login/",
+    ),
+}
+
+
+# --- fixtures -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def a_objects(world) -> SimpleNamespace:
+    """Objects of partner A the URLs point at (and a few that must never leak to partner B)."""
+    owner = world.user("a:owner")
+    invitation, invitation_token = invitation_create(
+        organisation=world.partner_a, email="invitee@a.example", role="manager", invited_by=owner
+    )
+    program = ProgramFactory(vendor=world.vendor, name="Программа для заявок")
+    enrolled_in = ProgramFactory(vendor=world.vendor, name="Программа с участием")
+    enrolment = Enrolment.objects.create(
+        organisation=world.partner_a, program=enrolled_in, state=EnrolmentState.APPLIED
+    )
+    # The reset link belongs to a user who never logs in here: logging in changes last_login,
+    # which invalidates the link.
+    reset_user = UserFactory(organisation=world.partner_a, role="manager", email="reset@a.example")
+    return SimpleNamespace(
+        invitation=invitation,
+        invitation_token=invitation_token,
+        program=program,
+        enrolment=enrolment,
+        partner_a_pk=world.partner_a.pk,
+        reset_uidb64=urlsafe_base64_encode(force_bytes(reset_user.pk)),
+        reset_token=default_token_generator.make_token(reset_user),
+    )
+
+
+def client_for(world, actor: str) -> Client:
+    client = Client()
+    if actor != ANON:
+        client.force_login(world.user(actor))
+    return client
+
+
+def send(client: Client, method: str, url: str, body: dict[str, Any] | None, *, api: bool):
+    if method == "GET":
+        return client.get(url)
+    if api:
+        return client.generic(method, url, json.dumps(body or {}), content_type="application/json")
+    return client.post(url, body or {})
+
+
+# --- the walk over every URL pattern --------------------------------------------------------
+
+
+def walk_patterns(
+    resolver: URLResolver, namespace: str = "", route: str = "/"
+) -> Iterator[tuple[str, str | None, str]]:
+    """(namespace, ``namespace:name`` or None, route and view) of every pattern, through every
+    include; nested namespaces are joined with ``:``."""
+    for pattern in resolver.url_patterns:
+        if isinstance(pattern, URLResolver):
+            inner = namespace
+            if pattern.namespace:
+                inner = f"{namespace}:{pattern.namespace}" if namespace else pattern.namespace
+            yield from walk_patterns(pattern, inner, f"{route}{pattern.pattern}")
+        else:
+            prefix = f"{namespace}:" if namespace else ""
+            name = f"{prefix}{pattern.name}" if pattern.name else None
+            yield namespace, name, f"{route}{pattern.pattern} ({pattern.lookup_str})"
+
+
+def test_every_url_pattern_has_an_entry_in_the_table():
+    names: set[str] = set()
+    problems: list[str] = []
+    for namespace, name, description in walk_patterns(get_resolver()):
+        if name is not None:
+            names.add(name)
+        if namespace.split(":")[0] == "admin":
+            # Django's admin: the table holds admin:index, admin:login and one changelist; every
+            # other admin:* view (and the admin's unnamed catch-all) goes through the same
+            # ADMIN_SITE branch of AccessMiddleware, so the walk skips them.
+            continue
+        if name is None:
+            problems.append(f"unnamed URL pattern {description}: name it and add it to URL_TABLE")
+        elif name not in URL_TABLE:
+            problems.append(f"URL {name!r} {description} has no entry in URL_TABLE")
+    for name in sorted(URL_TABLE.keys() - names):
+        problems.append(f"URL_TABLE entry {name!r} matches no URL pattern")
+    assert not problems, "\n".join(problems)
+
+
+def test_every_entry_gives_a_status_for_every_actor(world):
+    assert set(world.users) == {*A_ACTORS, *B_ACTORS, *VENDOR_ACTORS}, "roles changed"
+    for name, entry in URL_TABLE.items():
+        for method, statuses in entry.expect.items():
+            missing = set(BASE_ACTORS) - set(statuses)
+            assert not missing, f"{name} {method}: no status for {sorted(missing)}"
+            assert all(isinstance(status, int) for status in statuses.values())
+
+
+# --- the matrix -----------------------------------------------------------------------------
+
+CASES = [
+    pytest.param(name, method, actor, id=f"{name}-{method}-{actor}")
+    for name, entry in URL_TABLE.items()
+    for method, statuses in entry.expect.items()
+    for actor in statuses
+]
+
+
+@pytest.mark.parametrize(("name", "method", "actor"), CASES)
+def test_status_of_url_for_actor(world, a_objects, name, method, actor):
+    entry = URL_TABLE[name]
+    url = reverse(name, kwargs=entry.kwargs(a_objects) if entry.kwargs else None)
+    expected = entry.expect[method][actor]
+    response = send(client_for(world, actor), method, url, entry.body.get(method), api=entry.api)
+    where = f"{method} {url} ({name}) as {actor}"
+    assert response.status_code == expected, (
+        f"{where}: expected {expected}, got {response.status_code}"
+    )
+    if actor == ANON and response.status_code == FOUND:
+        location = response["Location"]
+        if entry.anon_redirect == LOGIN_NEXT:
+            assert location == f"/accounts/login/?next={quote(url)}", f"{where}: {location}"
+        else:
+            assert location.startswith(entry.anon_redirect), f"{where}: {location}"
+    if entry.api and response.status_code in {UNAUTHORISED, FORBIDDEN}:
+        code = {UNAUTHORISED: "not_authenticated", FORBIDDEN: "permission_denied"}
+        error = response.json()["error"]
+        assert error["code"] == code[response.status_code], f"{where}: {error}"
+        assert set(error) == {"code", "message", "fields"}, f"{where}: {error}"
+
+
+# --- object scoping -------------------------------------------------------------------------
+
+
+def test_partner_b_cannot_revoke_an_invitation_of_partner_a(world, a_objects, login_as):
+    url = reverse("cabinet:invitation_revoke", kwargs={"pk": a_objects.invitation.pk})
+    response = login_as("b:owner").post(url)
+    assert response.status_code == NOT_FOUND
+    invitation = Invitation.objects.get(pk=a_objects.invitation.pk)
+    assert invitation.revoked_at is None
+    assert invitation.state(timezone.now()) == "pending"
+    # The same request by A's owner works: the 404 above is scoping, not a broken URL.
+    assert login_as("a:owner").post(url).status_code == FOUND
+    invitation.refresh_from_db()
+    assert invitation.state(timezone.now()) == "revoked"
+
+
+def test_partner_b_never_sees_partner_a_in_the_cabinet(world, a_objects, login_as):
+    client = login_as("b:owner")
+    checked = []
+    for name, entry in URL_TABLE.items():
+        if not name.startswith("cabinet:") or "GET" not in entry.expect:
+            continue
+        url = reverse(name, kwargs=entry.kwargs(a_objects) if entry.kwargs else None)
+        response = client.get(url)
+        assert response.status_code == OK, f"GET {url} as b:owner: {response.status_code}"
+        body = response.content.decode()
+        assert PARTNER_A_NAME not in body, f"GET {url} shows partner A's name to partner B"
+        assert a_objects.invitation.email not in body, f"GET {url} shows A's invitation to B"
+        assert PARTNER_B_NAME in body, f"GET {url} does not show partner B's own name"
+        checked.append(name)
+    assert checked == [
+        "cabinet:dashboard",
+        "cabinet:card",
+        "cabinet:card_edit",
+        "cabinet:card_history",
+        "cabinet:employees",
+        "cabinet:programs",
+    ]
+
+
+# --- API tokens -----------------------------------------------------------------------------
+
+
+def test_api_token_reads_its_own_organisation_card(world):
+    _token, raw = api_token_create(organisation=world.partner_b, name="ci", role="owner")
+    response = Client().get("/api/v1/card/", HTTP_AUTHORIZATION=f"Token {raw}")
+    assert response.status_code == OK
+    card = response.json()
+    assert card["short_name"] == PARTNER_B_NAME
+    assert card["inn"] == world.partner_b.inn
+    assert PARTNER_A_NAME not in response.content.decode()
+
+
+def test_revoked_api_token_is_refused(world):
+    token, raw = api_token_create(organisation=world.partner_b, name="ci", role="owner")
+    api_token_revoke(organisation=world.partner_b, token_id=token.pk)
+    response = Client().get("/api/v1/card/", HTTP_AUTHORIZATION=f"Token {raw}")
+    assert response.status_code == UNAUTHORISED
+    assert response.json()["error"]["code"] == "not_authenticated"
+
+
+def test_developer_api_token_reads_but_does_not_change_the_card(world):
+    _token, raw = api_token_create(organisation=world.partner_b, name="dev", role="developer")
+    client = Client(HTTP_AUTHORIZATION=f"Token {raw}")
+    assert client.get("/api/v1/card/").status_code == OK
+    response = client.patch(
+        "/api/v1/card/", json.dumps({"phone": "+7 495 000-00-00"}), content_type="application/json"
+    )
+    assert response.status_code == FORBIDDEN
+    assert response.json()["error"]["code"] == "permission_denied"
+    world.partner_b.refresh_from_db()
+    assert world.partner_b.phone != "+7 495 000-00-00"
