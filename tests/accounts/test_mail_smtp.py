@@ -82,10 +82,13 @@ def _login(client: Client, email: str, password: str):
     return client.post("/accounts/login/", {"email": email, "password": password})
 
 
-def test_password_reset_mail_link_sets_a_new_password(world, smtp):
+def test_password_reset_mail_link_sets_a_new_password(
+    world, smtp, django_capture_on_commit_callbacks
+):
     user = world.user("a:owner")
 
-    response = Client().post("/accounts/password-reset/", {"email": user.email})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = Client().post("/accounts/password-reset/", {"email": user.email})
 
     assert response.status_code == 302
     assert response["Location"] == "/accounts/password-reset/sent/"
@@ -123,8 +126,12 @@ def test_password_reset_mail_link_sets_a_new_password(world, smtp):
     assert reused.context["validlink"] is False
 
 
-def test_password_reset_for_unknown_email_sends_nothing(world, smtp):
-    response = Client().post("/accounts/password-reset/", {"email": "nobody@nowhere.example"})
+def test_password_reset_for_unknown_email_sends_nothing(
+    world, smtp, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = Client().post("/accounts/password-reset/", {"email": "nobody@nowhere.example"})
+    assert callbacks == []
 
     assert response.status_code == 302
     assert response["Location"] == "/accounts/password-reset/sent/"

@@ -44,6 +44,7 @@ class Principal:
     org_kind: str | None = None
     role: str | None = None
     org_id: int | None = None
+    is_superuser: bool = False
 
 
 ANONYMOUS = Principal(is_authenticated=False)
@@ -64,6 +65,7 @@ def principal_of(user: Any) -> Principal:
         org_kind=getattr(user, "organisation_kind", None),
         role=getattr(user, "role", None) or None,
         org_id=getattr(user, "organisation_id", None),
+        is_superuser=bool(getattr(user, "is_superuser", False)),
     )
 
 
@@ -220,9 +222,10 @@ class AccessMiddleware:
 
     @staticmethod
     def _admin(request: HttpRequest, view_func: Callable[..., Any]) -> HttpResponse | None:
-        """Admin pages: anonymous users reach the admin's own login; others need ADMIN_SITE."""
+        """Admin pages: anonymous users reach the admin's own login; others need ADMIN_SITE,
+        except a platform superuser (``createsuperuser``, no organisation), who runs the site."""
         principal = principal_of(getattr(request, "user", None))
-        if not principal.is_authenticated:
+        if not principal.is_authenticated or principal.is_superuser:
             return None
         if ADMIN_SITE.decide(principal) is not Decision.ALLOW:
             raise PermissionDenied(ADMIN_SITE.name)
