@@ -35,3 +35,17 @@ def test_partner_rule_checks_kind_and_role():
     assert rule.decide(Principal(True, "partner", "manager")).value == "forbidden"
     assert rule.decide(Principal(True, "vendor", "accountant")).value == "forbidden"
     assert rule.decide(Principal(False)).value == "login_required"
+
+
+@pytest.mark.django_db
+def test_the_interface_is_russian_whatever_the_browser_asks(client):
+    page = client.get("/join/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert '<html lang="ru">' in page
+    assert "Заявка на партнёрство" in page
+
+
+@pytest.mark.django_db
+def test_the_language_switch_turns_english_on(client):
+    client.post("/i18n/setlang/", {"language": "en", "next": "/join/"})
+    page = client.get("/join/").content.decode()
+    assert "Partnership application" in page
