@@ -11,35 +11,19 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "partnerhub.config.settings")
 
-import django
+import django  # noqa: E402
 
 django.setup()
 
+from tests.factories import COMPLETE_UL_CARD  # noqa: E402
+
 from partnerhub.partners import card  # noqa: E402
 
-COMPLETE = {
-    "legal_form": "ul",
-    "full_name": "Общество с ограниченной ответственностью «Тест»",
-    "short_name": "ООО «Тест»",
-    "inn": "7707083893",
-    "kpp": "773601001",
-    "ogrn": "1027700132195",
-    "legal_address": "117997, г. Москва, ул. Вавилова, д. 19",
-    "postal_address": "117997, г. Москва, ул. Вавилова, д. 19",
-    "vat_payer": True,
-    "bik": "044525225",
-    "settlement_account": "40702810938000000001",
-    "correspondent_account": "30101810400000000225",
-    "bank_name": "ПАО Сбербанк",
-    "director_name": "Иванов Иван Иванович",
-    "director_position": "Генеральный директор",
-    "email": "office@test.example",
-    "phone": "+7 495 500-55-50",
-    "website": "https://test.example",
-}
+COMPLETE = {**COMPLETE_UL_CARD, "inn": "7707083893"}
 BROKEN = {**COMPLETE, "inn": "7707083894", "settlement_account": "40702810938000000002"}
 
 

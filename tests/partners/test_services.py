@@ -199,6 +199,8 @@ def test_parallel_transitions_of_one_enrolment_let_exactly_one_win():
             results.append("won")
         except Conflict:
             results.append("conflict")
+        except Exception as exc:  # any other outcome fails the assertion below, by name
+            results.append(type(exc).__name__)
         finally:
             connection.close()
 
@@ -209,5 +211,4 @@ def test_parallel_transitions_of_one_enrolment_let_exactly_one_win():
         thread.start()
     for thread in threads:
         thread.join()
-    assert results.count("won") == 1
-    assert results.count("conflict") == 7
+    assert sorted(results) == ["conflict"] * 7 + ["won"]

@@ -124,31 +124,34 @@ def card_history(request: HttpRequest) -> HttpResponse:
     return render(request, "cabinet/card_history.html", {"org": org, "page": page})
 
 
-@access(ANY_PARTNER)
-@require_GET
-def employees(request: HttpRequest) -> HttpResponse:
-    """Employees and pending invitations; the owner also sees the invitation form."""
+def _employees_page(request: HttpRequest, form: InviteForm, status: int = 200) -> HttpResponse:
     org = _org(request)
     context = {
         "org": org,
         "page": paginate(request, account_selectors.employees_of(organisation=org)),
         "invitations": account_selectors.invitations_pending(organisation=org),
-        "form": InviteForm(),
+        "form": form,
         "is_owner": allowed(OWNERS, request.user),
     }
-    return render(request, "cabinet/employees.html", context)
+    return render(request, "cabinet/employees.html", context, status=status)
+
+
+@access(ANY_PARTNER)
+@require_GET
+def employees(request: HttpRequest) -> HttpResponse:
+    """Employees and pending invitations; the owner also sees the invitation form."""
+    return _employees_page(request, InviteForm())
 
 
 @access(OWNERS)
 @require_POST
 def employee_invite(request: HttpRequest) -> HttpResponse:
     """The owner invites an employee by email with a role."""
-    org = _org(request)
     form = InviteForm(request.POST)
     if form.is_valid():
         try:
             account_services.invitation_create(
-                organisation=org,
+                organisation=_org(request),
                 invited_by=person_of(request.user),
                 **form.cleaned_data,
             )
@@ -160,14 +163,7 @@ def employee_invite(request: HttpRequest) -> HttpResponse:
                 _("Приглашение отправлено на %(email)s.") % {"email": form.cleaned_data["email"]},
             )
             return redirect("cabinet:employees")
-    context = {
-        "org": org,
-        "page": paginate(request, account_selectors.employees_of(organisation=org)),
-        "invitations": account_selectors.invitations_pending(organisation=org),
-        "form": form,
-        "is_owner": True,
-    }
-    return render(request, "cabinet/employees.html", context, status=400)
+    return _employees_page(request, form, status=400)
 
 
 @access(OWNERS)

@@ -141,6 +141,9 @@ def _database() -> dict[str, object]:
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
             ),
         }
+        # Tests use a file too (not shared-cache memory), so that parallel-request tests see
+        # the same locking as production: WAL readers, IMMEDIATE writers waiting on the lock.
+        config["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
     return config
 
 

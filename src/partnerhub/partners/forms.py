@@ -6,6 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from partnerhub.partners import card
 from partnerhub.partners.models import LegalForm, Organisation
 
 
@@ -30,28 +31,6 @@ class JoinForm(forms.Form):
     )
 
 
-CARD_FORM_FIELDS = [
-    "legal_form",
-    "full_name",
-    "short_name",
-    "inn",
-    "kpp",
-    "ogrn",
-    "legal_address",
-    "postal_address",
-    "vat_payer",
-    "bik",
-    "settlement_account",
-    "correspondent_account",
-    "bank_name",
-    "director_name",
-    "director_position",
-    "email",
-    "phone",
-    "website",
-]
-
-
 class CardForm(forms.ModelForm):
     """Every field of the partner card. Saving goes through ``partners.services.card_update``."""
 
@@ -59,7 +38,7 @@ class CardForm(forms.ModelForm):
 
     class Meta:
         model = Organisation
-        fields = CARD_FORM_FIELDS
+        fields = list(card.CARD_FIELDS)
         widgets = {
             "legal_form": forms.RadioSelect,
             "legal_address": forms.TextInput,
