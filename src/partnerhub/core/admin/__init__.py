@@ -1,0 +1,1 @@
+"""Admin of the core primitives, one module a topic."""

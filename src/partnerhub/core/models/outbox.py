@@ -1,0 +1,75 @@
+"""Outbox tables: events written inside the business transaction, and one delivery row per
+(event, handler, target) that the worker works through after commit (at least once)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from partnerhub.core.clock import now
+
+
+class OutboxEvent(models.Model):
+    """Something that happened, to be delivered to handlers after the transaction commits.
+
+    ``id`` is the event id receivers deduplicate by. ``organisation_id`` names whose event it is
+    (webhooks, notifications) without a foreign key: core knows no domain model.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    event_type = models.CharField(_("тип события"), max_length=100, db_index=True)
+    organisation_id = models.BigIntegerField(_("организация"), null=True, blank=True, db_index=True)
+    payload = models.JSONField(_("данные"), default=dict)
+    created_at = models.DateTimeField(_("создано"), default=now, db_index=True)
+
+    class Meta:
+        verbose_name = _("событие")
+        verbose_name_plural = _("события")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.id}"
+
+
+class DeliveryState(models.TextChoices):
+    """Life of one delivery."""
+
+    PENDING = "pending", _("Ожидает")
+    RUNNING = "running", _("Выполняется")
+    DONE = "done", _("Доставлено")
+    DEAD = "dead", _("Не доставлено")
+
+
+class OutboxDelivery(models.Model):
+    """Delivery of one event to one handler (and target, e.g. one webhook endpoint)."""
+
+    event = models.ForeignKey(OutboxEvent, on_delete=models.CASCADE, related_name="deliveries")
+    handler = models.CharField(_("обработчик"), max_length=100)
+    target = models.CharField(_("получатель"), max_length=100, blank=True, default="")
+    state = models.CharField(
+        _("состояние"),
+        max_length=16,
+        choices=DeliveryState.choices,
+        default=DeliveryState.PENDING,
+        db_index=True,
+    )
+    attempts = models.PositiveIntegerField(_("попыток"), default=0)
+    next_attempt_at = models.DateTimeField(_("следующая попытка"), default=now, db_index=True)
+    locked_until = models.DateTimeField(_("занято до"), null=True, blank=True)
+    last_error = models.TextField(_("последняя ошибка"), blank=True)
+    delivered_at = models.DateTimeField(_("доставлено"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("доставка события")
+        verbose_name_plural = _("доставки событий")
+        ordering = ["next_attempt_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "handler", "target"], name="outbox_delivery_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} → {self.handler}:{self.target}"

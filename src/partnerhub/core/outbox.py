@@ -1,0 +1,88 @@
+"""The transactional outbox (house rule 9): side effects leave only after the business
+transaction commits, at least once, to handlers that are safe to run twice.
+
+Producers call ``emit()`` inside their transaction; it writes the event and one delivery row per
+matching handler (and per target the handler names, e.g. each subscribed webhook endpoint).
+After commit the worker delivers them (``core.tasks``); a periodic sweep retries what failed or
+what a crashed worker left behind. Handlers register with ``@handler(pattern, name=...)``.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+
+from partnerhub.core.models.outbox import OutboxDelivery, OutboxEvent
+
+HandlerFn = Callable[[OutboxEvent, str], None]
+TargetsFn = Callable[[OutboxEvent], list[str]]
+
+
+@dataclass(frozen=True)
+class Handler:
+    """A registered handler: events whose type matches ``pattern`` (fnmatch) reach ``fn``."""
+
+    name: str
+    pattern: str
+    fn: HandlerFn
+    targets: TargetsFn | None = None
+
+    def matches(self, event_type: str) -> bool:
+        return fnmatch.fnmatchcase(event_type, self.pattern)
+
+    def targets_for(self, event: OutboxEvent) -> list[str]:
+        return self.targets(event) if self.targets is not None else [""]
+
+
+_HANDLERS: dict[str, Handler] = {}
+
+
+def handler(
+    pattern: str, *, name: str, targets: TargetsFn | None = None
+) -> Callable[[HandlerFn], HandlerFn]:
+    """Register ``fn(event, target)`` for event types matching ``pattern``.
+
+    ``targets(event)`` may fan one event out to several targets, each delivered and retried on
+    its own; without it the handler gets one delivery with target "".
+    """
+
+    def register(fn: HandlerFn) -> HandlerFn:
+        _HANDLERS[name] = Handler(name=name, pattern=pattern, fn=fn, targets=targets)
+        return fn
+
+    return register
+
+
+def registered_handlers() -> dict[str, Handler]:
+    """The handlers registered so far, by name."""
+    return dict(_HANDLERS)
+
+
+def emit(
+    event_type: str, payload: dict[str, Any], *, organisation_id: int | None = None
+) -> OutboxEvent:
+    """Record an event in the current transaction; its deliveries start after commit."""
+    with transaction.atomic():
+        event = OutboxEvent.objects.create(
+            event_type=event_type, payload=payload, organisation_id=organisation_id
+        )
+        deliveries = [
+            OutboxDelivery(event=event, handler=h.name, target=target)
+            for h in _HANDLERS.values()
+            if h.matches(event_type)
+            for target in h.targets_for(event)
+        ]
+        OutboxDelivery.objects.bulk_create(deliveries)
+        transaction.on_commit(lambda: _schedule(event.pk))
+    return event
+
+
+def _schedule(event_id: Any) -> None:
+    """Enqueue delivery of the event's deliveries (the worker reloads them by id)."""
+    from partnerhub.core.tasks import deliver_event
+
+    deliver_event(str(event_id))
