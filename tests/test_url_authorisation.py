@@ -16,6 +16,7 @@ the API answers 401/403 with a JSON error body.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -32,7 +33,11 @@ from django.utils.http import urlsafe_base64_encode
 
 from partnerhub.accounts.models import Invitation
 from partnerhub.accounts.services import api_token_create, api_token_revoke, invitation_create
+from partnerhub.core.models.outbox import OutboxDelivery
+from partnerhub.core.outbox import emit
+from partnerhub.notifications.models import Notification
 from partnerhub.partners.models import Enrolment, EnrolmentState
+from partnerhub.webhooks.services import webhook_endpoint_create
 from tests.factories import ProgramFactory, UserFactory
 
 PARTNER_A_NAME = "ООО «Альфа»"
@@ -199,6 +204,42 @@ URL_TABLE: dict[str, Entry] = {
         expect={"POST": partner_only(("owner", "manager"), FOUND, b_ok=FOUND)},
         kwargs=lambda o: {"pk": o.program.pk},
     ),
+    # Notifications (under /cabinet/notifications/): every logged-in user has their own list.
+    "notifications:list": Entry(expect={"GET": split(OK, OK, anon=FOUND)}),
+    "notifications:read": Entry(
+        # The notification is A's owner's: any other logged-in user gets 404, not 403.
+        expect={
+            "POST": {
+                **split(NOT_FOUND, NOT_FOUND, anon=FOUND),
+                **dict.fromkeys(B_ACTORS, NOT_FOUND),
+                "a:owner": FOUND,
+            }
+        },
+        kwargs=lambda o: {"pk": o.notification.pk},
+    ),
+    "notifications:read_all": Entry(expect={"POST": split(FOUND, FOUND, anon=FOUND)}),
+    # Webhooks (under /cabinet/webhooks/): the partner's owner and developer; another
+    # partner's endpoint is a 404.
+    "webhooks:endpoints": Entry(expect={"GET": partner_only(("owner", "developer"))}),
+    "webhooks:endpoint_create": Entry(
+        expect={"POST": partner_only(("owner", "developer"), BAD_REQUEST)},
+    ),
+    "webhooks:endpoint_detail": Entry(
+        expect={"GET": partner_only(("owner", "developer"), b_ok=NOT_FOUND)},
+        kwargs=lambda o: {"pk": o.webhook_endpoint.pk},
+    ),
+    "webhooks:endpoint_deactivate": Entry(
+        expect={"POST": partner_only(("owner", "developer"), FOUND, b_ok=NOT_FOUND)},
+        kwargs=lambda o: {"pk": o.webhook_endpoint.pk},
+    ),
+    "webhooks:endpoint_activate": Entry(
+        expect={"POST": partner_only(("owner", "developer"), FOUND, b_ok=NOT_FOUND)},
+        kwargs=lambda o: {"pk": o.webhook_endpoint.pk},
+    ),
+    "webhooks:endpoint_delete": Entry(
+        expect={"POST": partner_only(("owner", "developer"), FOUND, b_ok=NOT_FOUND)},
+        kwargs=lambda o: {"pk": o.webhook_endpoint.pk},
+    ),
     # The vendor back office.
     "backoffice:dashboard": Entry(expect={"GET": vendor_only()}),
     "backoffice:partners": Entry(expect={"GET": vendor_only()}),
@@ -210,6 +251,20 @@ URL_TABLE: dict[str, Entry] = {
         # An empty decision is refused by the view with a message and a redirect.
         expect={"POST": vendor_only(("program_manager", "administrator"), FOUND)},
         kwargs=lambda o: {"pk": o.enrolment.pk},
+    ),
+    "backoffice:audit_log": Entry(
+        # Staff who investigate what happened; the vendor's accountants do not need it.
+        expect={"GET": vendor_only(("program_manager", "support", "administrator"))},
+    ),
+    "backoffice:outbox": Entry(
+        # Deliveries and dead letters: the staff who answer partners about their integrations.
+        expect={"GET": vendor_only(("program_manager", "support", "administrator"))},
+    ),
+    "backoffice:outbox_retry": Entry(
+        # Only the administrator requeues; the delivery is pending, so the view refuses with a
+        # message and a redirect.
+        expect={"POST": vendor_only(("administrator",), FOUND)},
+        kwargs=lambda o: {"pk": o.outbox_delivery.pk},
     ),
     # The API.
     "api:organisation": Entry(
@@ -270,7 +325,21 @@ def a_objects(world) -> SimpleNamespace:
     # The reset link belongs to a user who never logs in here: logging in changes last_login,
     # which invalidates the link.
     reset_user = UserFactory(organisation=world.partner_a, role="manager", email="reset@a.example")
+    notification = Notification.objects.create(
+        user=owner,
+        organisation=world.partner_a,
+        event_id=uuid.uuid4(),
+        kind="partners.card.updated",
+        title="Карточка организации изменена",
+    )
+    webhook_endpoint = webhook_endpoint_create(
+        organisation=world.partner_a, url="https://crm.alfa.example/hooks", created_by=owner
+    )
+    webhook_event = emit("partners.card.updated", {}, organisation_id=world.partner_a.pk)
     return SimpleNamespace(
+        webhook_endpoint=webhook_endpoint,
+        outbox_delivery=OutboxDelivery.objects.get(event=webhook_event, handler="webhooks"),
+        notification=notification,
         invitation=invitation,
         invitation_token=invitation_token,
         program=program,

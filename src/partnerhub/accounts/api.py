@@ -14,6 +14,7 @@ from partnerhub.accounts.models import Invitation, User
 from partnerhub.accounts.principal import organisation_of, person_of
 from partnerhub.accounts.roles import Role
 from partnerhub.core.access import ByMethod, partner
+from partnerhub.core.idempotency import idempotent
 
 
 class EmployeeSerializer(serializers.ModelSerializer):
@@ -56,6 +57,7 @@ class EmployeesApi(APIView):
         responses={201: InvitationSerializer},
         operation_id="employees_invite",
     )
+    @idempotent
     def post(self, request: Request) -> Response:
         serializer = InviteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -1,6 +1,7 @@
 """Write use cases of identity: users, invitations, API tokens, login throttling.
 
-Every function is one transaction; e-mails leave after commit through a Huey task.
+Every function is one transaction; e-mails leave after commit through the outbox: a service
+emits an event (``accounts.invitation.created``) and the notifications app sends the mail.
 """
 
 from __future__ import annotations
@@ -14,16 +15,23 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.functional import Promise
+from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext_lazy as _
 
 from partnerhub.accounts.models import ApiToken, Invitation, LoginAttempt, User, token_digest
 from partnerhub.accounts.roles import ROLES_BY_KIND, Role
+from partnerhub.core import audit
 from partnerhub.core.errors import Conflict, NotFound, ValidationFailed
+from partnerhub.core.outbox import emit
 from partnerhub.partners.models import Organisation
 
 TOKEN_PREFIX = "ph_"
+INVITATION_TOKEN_SALT = "partnerhub.accounts.invitation"
+INVITATION_CREATED = "accounts.invitation.created"
 
 
 def _check_role(organisation: Organisation, role: str, field: str = "role") -> None:
@@ -113,7 +121,9 @@ def invitation_create(
     """Invite an employee: a one-time link valid for INVITATION_TTL_DAYS days, sent by email.
 
     An earlier pending invitation of the same address to the same organisation is revoked.
-    Returns the invitation and the raw token (only its digest is stored).
+    Returns the invitation and the raw token (only its digest is stored). The mail leaves after
+    commit through the outbox event ``accounts.invitation.created``, whose payload carries no
+    secret: the mail handler derives the link again with ``invitation_accept_url``.
     """
     now = now or timezone.now()
     email = normalise_email(email)
@@ -126,20 +136,63 @@ def invitation_create(
     Invitation.objects.filter(
         organisation=organisation, email=email, accepted_at__isnull=True, revoked_at__isnull=True
     ).update(revoked_at=now)
-    raw = secrets.token_urlsafe(32)
     invitation = Invitation.objects.create(
         organisation=organisation,
         email=email,
         role=role,
-        token_digest=token_digest(raw),
+        # The token is derived from the id, unknown before the insert: a random placeholder
+        # (never shown to anyone) holds the unique column until the real digest replaces it.
+        token_digest=token_digest(secrets.token_urlsafe(32)),
         invited_by=invited_by,
         created_at=now,
         expires_at=now + timedelta(days=settings.INVITATION_TTL_DAYS),
     )
-    from partnerhub.accounts.tasks import send_invitation_email
-
-    transaction.on_commit(lambda: send_invitation_email(invitation.pk, raw))
+    raw = invitation_token(invitation.pk)
+    invitation.token_digest = token_digest(raw)
+    Invitation.objects.filter(pk=invitation.pk).update(token_digest=invitation.token_digest)
+    emit(
+        INVITATION_CREATED,
+        {"id": invitation.pk, "email": email, "role": role},
+        organisation_id=organisation.pk,
+    )
+    audit.record(
+        action="accounts.invitation.created",
+        obj=invitation,
+        actor=invited_by,
+        after={"email": email, "role": role, "expires_at": invitation.expires_at},
+    )
     return invitation, raw
+
+
+def invitation_token(invitation_id: int) -> str:
+    """The secret of an invitation's link: an HMAC-SHA256 of its id under SECRET_KEY.
+
+    Only its digest is stored, as for random tokens, so the database alone opens no invitation;
+    deriving it from the id lets the mail handler rebuild the link after commit without the
+    secret travelling through the outbox table.
+    """
+    mac = salted_hmac(INVITATION_TOKEN_SALT, str(invitation_id), algorithm="sha256")
+    return urlsafe_base64_encode(mac.digest())
+
+
+def invitation_accept_url(*, invitation: Invitation) -> str:
+    """The absolute link that accepts ``invitation`` (sent by email)."""
+    path = reverse("accounts:invitation_accept", args=[invitation_token(invitation.pk)])
+    return settings.SITE_URL + path
+
+
+def invitation_pending_get(*, invitation_id: int, now: datetime | None = None) -> Invitation | None:
+    """The invitation with its organisation and inviter while it can still be accepted; None
+    once accepted, revoked, expired or deleted (its mail is then not worth sending)."""
+    now = now or timezone.now()
+    invitation = (
+        Invitation.objects.select_related("organisation", "invited_by")
+        .filter(pk=invitation_id)
+        .first()
+    )
+    if invitation is None or invitation.state(now) != "pending":
+        return None
+    return invitation
 
 
 def invitation_by_token(raw: str, *, now: datetime | None = None) -> Invitation:
@@ -177,6 +230,12 @@ def invitation_accept(
             full_name=full_name,
         )
         Invitation.objects.filter(pk=invitation.pk).update(accepted_user=user)
+        audit.record(
+            action="accounts.invitation.accepted",
+            obj=invitation,
+            actor=user,  # the visitor who followed the link is now this user
+            after={"user_id": user.pk, "email": user.email, "role": user.role},
+        )
     return user
 
 
@@ -192,6 +251,12 @@ def invitation_revoke(*, organisation: Organisation, invitation_id: int) -> Invi
     if not updated:
         raise Conflict(_("Приглашение уже использовано или отозвано."))
     invitation.refresh_from_db()
+    audit.record(
+        action="accounts.invitation.revoked",
+        obj=invitation,
+        before={"state": "pending"},
+        after={"state": "revoked", "email": invitation.email},
+    )
     return invitation
 
 
@@ -224,9 +289,16 @@ def api_token_create(
         key_digest=token_digest(raw),
         created_by=created_by,
     )
+    audit.record(  # never the key: only its name, role and public prefix
+        action="accounts.api_token.created",
+        obj=token,
+        actor=created_by,
+        after={"name": name, "role": role, "prefix": token.prefix},
+    )
     return token, raw
 
 
+@transaction.atomic
 def api_token_revoke(*, organisation: Organisation, token_id: int) -> None:
     """Revoke a token of ``organisation``."""
     updated = ApiToken.objects.filter(
@@ -234,6 +306,13 @@ def api_token_revoke(*, organisation: Organisation, token_id: int) -> None:
     ).update(revoked_at=timezone.now())
     if not updated:
         raise NotFound(_("Токен не найден."))
+    token = ApiToken.objects.get(pk=token_id)
+    audit.record(
+        action="accounts.api_token.revoked",
+        obj=token,
+        before={"state": "active"},
+        after={"state": "revoked", "name": token.name},
+    )
 
 
 def login_throttled(*, email: str, ip: str | None, now: datetime | None = None) -> bool:

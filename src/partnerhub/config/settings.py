@@ -13,6 +13,7 @@ override is listed in the README:
 - ``DEFAULT_FROM_EMAIL``, ``SITE_URL`` (absolute base URL used in emails)
 - ``DEBUG`` (off by default), ``HTTPS`` (secure cookies and HSTS behind a TLS proxy)
 - ``VAR_DIR``: where the SQLite database, queue, secret key and collected static files live
+- ``WEBHOOK_ALLOW_LOCAL``: let webhook endpoints use http and local addresses (development)
 """
 
 from __future__ import annotations
@@ -92,6 +93,8 @@ INSTALLED_APPS = [
     "partnerhub.core",
     "partnerhub.accounts",
     "partnerhub.partners",
+    "partnerhub.webhooks",
+    "partnerhub.notifications",
     "partnerhub.cabinet",
     "partnerhub.backoffice",
 ]
@@ -104,6 +107,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "partnerhub.core.audit.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "partnerhub.core.access.AccessMiddleware",
@@ -123,6 +127,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "partnerhub.notifications.context_processors.unread_notifications",
             ],
         },
     },
@@ -166,6 +171,8 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_THROTTLE_ATTEMPTS = 5
 LOGIN_THROTTLE_WINDOW_SECONDS = 15 * 60
 INVITATION_TTL_DAYS = 7
+# Idempotency-Key rows of write API requests are kept this long; an hourly task deletes the rest.
+IDEMPOTENCY_KEY_TTL_HOURS = 24
 
 LANGUAGE_CODE = "ru"
 LANGUAGES = [("ru", _("Русский")), ("en", _("English"))]
@@ -220,6 +227,19 @@ DEFAULT_FROM_EMAIL = ENV.get("DEFAULT_FROM_EMAIL", "partnerhub <noreply@partnerh
 
 REDIS_URL = ENV.get("REDIS_URL", "")
 HUEY = huey_settings(redis_url=REDIS_URL, var_dir=VAR_DIR)
+
+# Outbox delivery (core.delivery): a failed delivery is retried after
+# min(BASE * 2**(attempt-1), CAP) seconds and is dead after MAX_ATTEMPTS attempts. A worker holds
+# a claimed delivery for LEASE seconds; past that a crashed worker's delivery is taken again.
+OUTBOX_MAX_ATTEMPTS = 8
+OUTBOX_RETRY_BASE_SECONDS = 10
+OUTBOX_RETRY_CAP_SECONDS = 3600
+OUTBOX_LEASE_SECONDS = 300
+# Outgoing webhooks (partnerhub.webhooks). WEBHOOK_ALLOW_LOCAL lets endpoints use plain http and
+# loopback/private addresses (local development, tests); off, only https to public hosts.
+WEBHOOK_TIMEOUT_SECONDS = 5.0
+WEBHOOK_ALLOW_LOCAL = env_bool("WEBHOOK_ALLOW_LOCAL")
+WEBHOOK_MAX_ENDPOINTS = 10
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -41,6 +41,8 @@ urlpatterns = [
     path("join/", join_view, name="join"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("accounts/", include("partnerhub.accounts.urls")),
+    path("cabinet/notifications/", include("partnerhub.notifications.urls")),
+    path("cabinet/webhooks/", include("partnerhub.webhooks.urls")),
     path("cabinet/", include("partnerhub.cabinet.urls")),
     path("backoffice/", include("partnerhub.backoffice.urls")),
     path("admin/", admin.site.urls),

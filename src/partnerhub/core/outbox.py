@@ -57,6 +57,12 @@ def handler(
     return register
 
 
+def unregister(name: str) -> None:
+    """Forget the handler registered as ``name`` (tests that register their own handlers).
+    Deliveries already written for it stay; the engine marks them dead (no handler)."""
+    _HANDLERS.pop(name, None)
+
+
 def registered_handlers() -> dict[str, Handler]:
     """The handlers registered so far, by name."""
     return dict(_HANDLERS)

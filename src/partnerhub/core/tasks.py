@@ -1,29 +1,60 @@
-"""Background tasks of core: outbox delivery (first version: the delivery worker issue hardens
-it with claiming, backoff, dead letters and the periodic sweep)."""
+"""Background tasks of core: outbox delivery (the "Outbox and tasks" part of the core issue).
+
+- ``deliver_event(event_id)`` is enqueued by ``emit()`` after the business transaction commits
+  and delivers that event's deliveries at once.
+- ``outbox_sweep`` runs every minute (Huey's scheduler; a starting consumer runs it at once) and
+  delivers whatever is due: retries whose backoff has passed, deliveries whose task was lost,
+  deliveries a killed worker left ``running`` once their lease has expired.
+
+When an attempt fails, the task schedules ``deliver_event`` for the moment of the next attempt,
+so the backoff schedule is kept to the second rather than to the next sweep; the sweep is the
+safety net if that scheduled task is lost. Every task is safe to run twice or concurrently: the
+engine (``core.delivery``) claims each delivery with a conditional update.
+"""
 
 from __future__ import annotations
 
-import uuid
+import time
 
-from huey.contrib.djhuey import db_task
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task
 
-from partnerhub.core.clock import now
-from partnerhub.core.models.outbox import DeliveryState, OutboxDelivery
-from partnerhub.core.outbox import registered_handlers
+from partnerhub.core.audit import system_actor
+from partnerhub.core.delivery import DeliveryReport, deliver_due
+from partnerhub.core.idempotency import idempotency_cleanup
+
+#: Deliveries one sweep batch takes; the sweep takes batches until fewer are due.
+SWEEP_BATCH = 200
+#: A sweep stops taking new batches after this long (the next one starts a minute later).
+SWEEP_BUDGET_SECONDS = 50.0
 
 
 @db_task()  # type: ignore[untyped-decorator]
 def deliver_event(event_id: str) -> None:
-    """Deliver the pending deliveries of one event."""
-    handlers = registered_handlers()
-    pending = OutboxDelivery.objects.filter(
-        event_id=uuid.UUID(event_id), state=DeliveryState.PENDING
-    )
-    for delivery in pending.select_related("event"):
-        registered = handlers.get(delivery.handler)
-        if registered is None:
-            continue
-        registered.fn(delivery.event, delivery.target)
-        OutboxDelivery.objects.filter(pk=delivery.pk).update(
-            state=DeliveryState.DONE, delivered_at=now(), attempts=delivery.attempts + 1
-        )
+    """Deliver the due deliveries of one event (after commit, or when its retry is due)."""
+    report = deliver_due(event_id=event_id)
+    _schedule_retries(report)
+
+
+@db_periodic_task(crontab(minute="*"))  # type: ignore[untyped-decorator]
+def outbox_sweep() -> None:
+    """Deliver everything that is due, in batches, for at most ``SWEEP_BUDGET_SECONDS``."""
+    started = time.monotonic()
+    while True:
+        report = deliver_due(limit=SWEEP_BATCH)
+        _schedule_retries(report)
+        if report.found < SWEEP_BATCH or time.monotonic() - started > SWEEP_BUDGET_SECONDS:
+            return
+
+
+def _schedule_retries(report: DeliveryReport) -> None:
+    """Wake the worker for each retried event when its next attempt is due."""
+    for event_id, at in report.next_attempts.items():
+        deliver_event.schedule(args=(event_id,), eta=at)
+
+
+@db_periodic_task(crontab(minute="17"))  # type: ignore[untyped-decorator]
+def idempotency_keys_cleanup() -> int:
+    """Every hour: delete the ``Idempotency-Key`` rows past their 24 hours."""
+    with system_actor("idempotency_keys_cleanup"):
+        return idempotency_cleanup()

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from partnerhub.accounts.principal import organisation_of, person_of
 from partnerhub.core.access import AUTHENTICATED, ByMethod, partner
+from partnerhub.core.idempotency import idempotent
 from partnerhub.partners import card, selectors, services
 from partnerhub.partners.models import Organisation
 
@@ -81,6 +82,7 @@ class CardApi(APIView):
         return Response(CardReadSerializer(organisation_of(request.user)).data)
 
     @extend_schema(request=CardSerializer, responses=CardReadSerializer, operation_id="card_update")
+    @idempotent
     def patch(self, request: Request) -> Response:
         org = organisation_of(request.user)
         serializer = CardSerializer(org, data=request.data, partial=True)

@@ -6,6 +6,8 @@ every change of a card field is a ``CardChange`` row (who, when, old, new).
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
@@ -14,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from partnerhub.core.access import PARTNER, VENDOR
+from partnerhub.core.transitions import StateMachine
 
 
 class OrgKind(models.TextChoices):
@@ -177,8 +180,27 @@ class EnrolmentState(models.TextChoices):
     TERMINATED = "terminated", _("Прекращено")
 
 
+#: Allowed moves of an enrolment; rejecting, suspending and terminating need a reason.
+#: ``core.transitions.transition`` applies it (events ``partners.enrolment.<state>``).
+ENROLMENT_MACHINE = StateMachine(
+    field="state",
+    transitions={
+        EnrolmentState.APPLIED: frozenset({EnrolmentState.ACTIVE, EnrolmentState.REJECTED}),
+        EnrolmentState.ACTIVE: frozenset({EnrolmentState.SUSPENDED, EnrolmentState.TERMINATED}),
+        EnrolmentState.SUSPENDED: frozenset({EnrolmentState.ACTIVE, EnrolmentState.TERMINATED}),
+        EnrolmentState.REJECTED: frozenset({EnrolmentState.APPLIED}),
+        EnrolmentState.TERMINATED: frozenset(),
+    },
+    reason_required=frozenset(
+        {EnrolmentState.REJECTED, EnrolmentState.SUSPENDED, EnrolmentState.TERMINATED}
+    ),
+)
+
+
 class Enrolment(models.Model):
     """A partner's participation in one program, with its own state and terms."""
+
+    state_machine: ClassVar[StateMachine] = ENROLMENT_MACHINE
 
     organisation = models.ForeignKey(
         Organisation, on_delete=models.PROTECT, related_name="enrolments"

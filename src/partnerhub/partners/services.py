@@ -1,7 +1,9 @@
 """Write use cases of partners: joining, the card, enrolments in programs.
 
 Spec: partners-and-contracts. Each function is one transaction and validates with the card rules
-of ``partners.card``; on a refusal nothing is stored.
+of ``partners.card``; on a refusal nothing is stored. Joining, card changes and enrolment moves
+write an audit row in the same transaction (``core.audit``); enrolments move by the table
+``partners.models.ENROLMENT_MACHINE`` through ``core.transitions.transition``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from django.utils.translation import gettext_lazy as _
 from partnerhub.accounts.models import User
 from partnerhub.accounts.roles import Role
 from partnerhub.accounts.services import email_is_taken, normalise_email, user_create
+from partnerhub.core import audit
 from partnerhub.core.errors import Conflict, ValidationFailed
+from partnerhub.core.transitions import transition
 from partnerhub.partners import card
 from partnerhub.partners.models import (
     CardChange,
@@ -89,7 +93,7 @@ def partner_join(
                 email=data["email"],
                 phone=data["phone"],
             )
-            return user_create(
+            owner = user_create(
                 organisation=organisation,
                 email=email,
                 password=password,
@@ -97,6 +101,19 @@ def partner_join(
                 full_name=contact_name,
                 phone=data["phone"],
             )
+            audit.record(
+                action="partner.joined",
+                obj=organisation,
+                organisation_id=organisation.pk,
+                actor=owner,
+                after={
+                    "legal_form": organisation.legal_form,
+                    "short_name": organisation.short_name,
+                    "inn": organisation.inn,
+                    "owner": owner.email,
+                },
+            )
+            return owner
     except IntegrityError as exc:  # a parallel join with the same INN won the race
         raise ValidationFailed(INN_TAKEN, fields={"inn": [INN_TAKEN]}) from exc
 
@@ -166,6 +183,14 @@ def card_update(
             )
             for name in changed
         )
+        audit.record(
+            action="partner.card.updated",
+            obj=locked,
+            organisation_id=locked.pk,
+            before={name: before[name] for name in changed},
+            after={name: after[name] for name in changed},
+            actor=changed_by,
+        )
     for name in changed:
         setattr(organisation, name, after[name])
     return rows
@@ -175,19 +200,6 @@ def _as_text(value: Any) -> str:
     if isinstance(value, bool):
         return "да" if value else "нет"
     return "" if value is None else str(value)
-
-
-#: Allowed moves of an enrolment (the shared state-machine module arrives with the core issue).
-ENROLMENT_TRANSITIONS: dict[str, frozenset[str]] = {
-    EnrolmentState.APPLIED: frozenset({EnrolmentState.ACTIVE, EnrolmentState.REJECTED}),
-    EnrolmentState.ACTIVE: frozenset({EnrolmentState.SUSPENDED, EnrolmentState.TERMINATED}),
-    EnrolmentState.SUSPENDED: frozenset({EnrolmentState.ACTIVE, EnrolmentState.TERMINATED}),
-    EnrolmentState.REJECTED: frozenset({EnrolmentState.APPLIED}),
-    EnrolmentState.TERMINATED: frozenset(),
-}
-REASON_REQUIRED = frozenset(
-    {EnrolmentState.REJECTED, EnrolmentState.SUSPENDED, EnrolmentState.TERMINATED}
-)
 
 
 def enrolment_apply(
@@ -214,7 +226,7 @@ def enrolment_apply(
             return enrolment_transition(enrolment=existing, to=state, reason="", now=now)
         try:
             with transaction.atomic():
-                return Enrolment.objects.create(
+                enrolment = Enrolment.objects.create(
                     organisation=organisation,
                     program=program,
                     state=state,
@@ -224,26 +236,26 @@ def enrolment_apply(
                 )
         except IntegrityError as exc:
             raise Conflict(_("Заявка уже подана."), code="already_enrolled") from exc
+        audit.record(action="partners.enrolment.created", obj=enrolment, after={"state": state})
+        return enrolment
 
 
 def enrolment_transition(
-    *, enrolment: Enrolment, to: str, reason: str = "", now: datetime | None = None
+    *,
+    enrolment: Enrolment,
+    to: str,
+    reason: str = "",
+    by: User | None = None,
+    now: datetime | None = None,
 ) -> Enrolment:
-    """Move an enrolment to state ``to`` if the table allows it (conditional update: a racing
-    request that already moved it gets a conflict)."""
+    """Move an enrolment to state ``to`` by ``ENROLMENT_MACHINE`` (conditional update: a racing
+    request that already moved it gets a ``stale_state`` conflict), with an audit row and the
+    outbox event ``partners.enrolment.<to>``."""
     now = now or timezone.now()
-    if to not in ENROLMENT_TRANSITIONS.get(enrolment.state, frozenset()):
-        raise Conflict(
-            _("Из состояния «%(src)s» нельзя перейти в «%(dst)s».")
-            % {"src": EnrolmentState(enrolment.state).label, "dst": EnrolmentState(to).label},
-            code="transition_not_allowed",
-        )
-    if to in REASON_REQUIRED and not reason.strip():
-        raise ValidationFailed(_("Укажите причину."), fields={"reason": [_("Обязательное поле.")]})
-    updated = Enrolment.objects.filter(pk=enrolment.pk, state=enrolment.state).update(
-        state=to, state_reason=reason.strip(), state_changed_at=now
+    return transition(
+        enrolment,
+        to=to,
+        by=by,
+        reason=reason,
+        extra={"state_reason": reason.strip(), "state_changed_at": now},
     )
-    if updated != 1:
-        raise Conflict(_("Состояние уже изменено другим запросом."), code="stale_state")
-    enrolment.refresh_from_db()
-    return enrolment

@@ -1,0 +1,1 @@
+"""Notifications: email and the in-app list, driven by outbox events (see ``rules``)."""
