@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Q
 
 from partnerhub.accounts import selectors, services
+from partnerhub.core.audit import system_actor
 from partnerhub.core.errors import ApplicationError
 from partnerhub.partners.models import Organisation
 
@@ -43,6 +44,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         org = find_organisation(options["org"])
+        with system_actor("apitoken command"):
+            self._run(org, options)
+
+    def _run(self, org: Organisation, options: dict[str, Any]) -> None:
         try:
             if options["action"] == "create":
                 _token, raw = services.api_token_create(

@@ -7,6 +7,7 @@ run changes nothing and prints the logins again.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.core.management.base import BaseCommand
@@ -14,6 +15,8 @@ from django.db import transaction
 
 from partnerhub.accounts.models import User
 from partnerhub.accounts.services import user_create
+from partnerhub.core import ledger
+from partnerhub.core.audit import system_actor
 from partnerhub.partners import services
 from partnerhub.partners.models import (
     CardEditMode,
@@ -110,7 +113,7 @@ class Command(BaseCommand):
         if Organisation.objects.filter(kind=OrgKind.VENDOR, inn=VENDOR_INN).exists():
             self.stdout.write("Demo data is already loaded.")
         else:
-            with transaction.atomic():
+            with system_actor("demo_load"), transaction.atomic():
                 self._load()
             self.stdout.write(self.style.SUCCESS("Demo data loaded."))
         self._print_logins()
@@ -168,6 +171,42 @@ class Command(BaseCommand):
                 )
             for code in spec["enrol"]:
                 services.enrolment_apply(organisation=org, program=programs[code])
+        self._load_ledger()
+
+    def _load_ledger(self) -> None:
+        """A few bonus postings so the ledger pages and ``ledger check`` have something real:
+        the vendor's bonus expense against the partner's bonus balance, one of them reversed."""
+        alfa = Organisation.objects.get(inn="5027123457")
+        expense = ledger.account_get_or_create(
+            organisation_id=None,
+            purpose="bonus_expense",
+            normal_side="debit",
+            name="Расходы на бонусы партнёрам",
+        )
+        bonuses = ledger.account_get_or_create(
+            organisation_id=alfa.pk,
+            purpose="bonus_rub",
+            normal_side="credit",
+            name="Бонусный баланс",
+        )
+        postings = [("demo-bonus-1", Decimal("12500.00")), ("demo-bonus-2", Decimal("3400.50"))]
+        for ref, amount in postings:
+            ledger.post(
+                kind="bonus_accrual",
+                lines=[ledger.Line(expense, debit=amount), ledger.Line(bonuses, credit=amount)],
+                idempotency_ref=ref,
+                snapshot={"rule": "demo", "rate": "10%"},
+            )
+        wrong = ledger.post(
+            kind="bonus_accrual",
+            lines=[
+                ledger.Line(expense, debit=Decimal("999.00")),
+                ledger.Line(bonuses, credit=Decimal("999.00")),
+            ],
+            idempotency_ref="demo-bonus-3",
+            memo="Начислено по ошибке",
+        )
+        ledger.reverse(original=wrong, idempotency_ref="demo-bonus-3-reversal", memo="Исправление")
 
     def _print_logins(self) -> None:
         self.stdout.write(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")
