@@ -14,6 +14,8 @@ from partnerhub.accounts.roles import PARTNER_ROLES, VENDOR_ROLES
 from partnerhub.partners.models import Organisation
 from tests.factories import OrganisationFactory, UserFactory, VendorFactory
 
+pytest_plugins = ["tests.smtp"]  # the `smtp` fixture: a real SMTP server
+
 HUEY.immediate = True  # tasks run in the test's process, right after commit
 
 

@@ -5,77 +5,19 @@ invitation refused."""
 from __future__ import annotations
 
 import re
-import socket
 from datetime import timedelta
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 
-import pytest
-from aiosmtpd.controller import Controller
 from django.test import Client
 from django.utils import timezone
 
 from partnerhub.accounts.models import User
 from partnerhub.accounts.services import invitation_create
 from tests.factories import PASSWORD
+from tests.smtp import bodies
 
 NEW_PASSWORD = "Fresh-pass-2026!"
 RESET_LINK = re.compile(r"https?://[^/\s\"]+(/accounts/password-reset/[\w-]+/[\w-]+/)")
 INVITATION_LINK = re.compile(r"https?://[^/\s\"]+(/accounts/invitation/[\w-]+/)")
-
-
-class Collector:
-    """aiosmtpd handler that keeps every delivered message."""
-
-    def __init__(self) -> None:
-        self.messages: list[dict[str, object]] = []
-
-    async def handle_DATA(self, server, session, envelope):  # the hook name aiosmtpd calls
-        self.messages.append(
-            {
-                "mail_from": envelope.mail_from,
-                "rcpt_tos": list(envelope.rcpt_tos),
-                "message": message_from_bytes(envelope.content, policy=policy.default),
-            }
-        )
-        return "250 Message accepted for delivery"
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def smtp(settings):
-    """A running SMTP server that Django sends to; yields its collector."""
-    collector = Collector()
-    controller = Controller(
-        collector, hostname="127.0.0.1", port=_free_port(), server_hostname="localhost"
-    )
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = controller.port
-    settings.EMAIL_HOST_USER = ""
-    settings.EMAIL_HOST_PASSWORD = ""
-    settings.EMAIL_USE_TLS = False
-    settings.EMAIL_USE_SSL = False
-    try:
-        yield collector
-    finally:
-        controller.stop()
-
-
-def _bodies(message: EmailMessage) -> tuple[str, str]:
-    """The text and the HTML body of a message."""
-    text = message.get_body(preferencelist=("plain",))
-    html = message.get_body(preferencelist=("html",))
-    return (
-        text.get_content() if text is not None else "",
-        html.get_content() if html is not None else "",
-    )
 
 
 def _login(client: Client, email: str, password: str):
@@ -93,11 +35,10 @@ def test_password_reset_mail_link_sets_a_new_password(
     assert response.status_code == 302
     assert response["Location"] == "/accounts/password-reset/sent/"
     assert len(smtp.messages) == 1
-    delivered = smtp.messages[0]
-    assert delivered["rcpt_tos"] == [user.email]
-    message = delivered["message"]
+    assert smtp.recipients == [[user.email]]
+    message = smtp.messages[0]
     assert message["To"] == user.email
-    text, html = _bodies(message)
+    text, html = bodies(message)
     match = RESET_LINK.search(text)
     assert match, text
     assert match.group(1) in html
@@ -150,11 +91,10 @@ def test_invitation_mail_link_creates_the_employee_once(
     assert response.status_code == 302
     assert response["Location"] == "/cabinet/employees/"
     assert len(smtp.messages) == 1
-    delivered = smtp.messages[0]
-    assert delivered["rcpt_tos"] == [email]
-    message = delivered["message"]
+    assert smtp.recipients == [[email]]
+    message = smtp.messages[0]
     assert message.get_content_type() == "multipart/alternative"
-    text, html = _bodies(message)
+    text, html = bodies(message)
     match = INVITATION_LINK.search(text)
     assert match, text
     link = match.group(1)

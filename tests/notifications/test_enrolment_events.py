@@ -19,7 +19,7 @@ from partnerhub.notifications.models import EmailSent, Notification
 from partnerhub.notifications.services import EmailInProgress
 from partnerhub.partners.models import Enrolment, EnrolmentState
 from partnerhub.partners.services import enrolment_transition
-from tests.notifications.conftest import bodies
+from tests.smtp import bodies
 
 OWNER = "owner@a.example"
 MANAGER = "manager@a.example"

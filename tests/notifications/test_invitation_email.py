@@ -15,7 +15,7 @@ from partnerhub.accounts.services import invitation_create, invitation_revoke
 from partnerhub.core.models.outbox import DeliveryState, OutboxDelivery, OutboxEvent
 from partnerhub.notifications.handlers import EMAIL
 from partnerhub.notifications.models import EmailSent
-from tests.notifications.conftest import bodies
+from tests.smtp import bodies
 
 LINK = re.compile(r"https?://[^/\s\"]+(/accounts/invitation/[\w-]+/)")
 INVITED = "new.accountant@a.example"

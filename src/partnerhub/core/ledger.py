@@ -719,7 +719,7 @@ def immutability_sql(vendor: str) -> list[str]:
             for table in tables
             for op in ("UPDATE", "DELETE")
         ]
-    raise NotImplementedError(f"no ledger triggers for {vendor}")
+    raise ValueError(f"no ledger triggers for database vendor {vendor!r}")
 
 
 def drop_immutability_sql(vendor: str) -> list[str]:
@@ -735,7 +735,7 @@ def drop_immutability_sql(vendor: str) -> list[str]:
             for table in tables
             for op in ("update", "delete")
         ]
-    raise NotImplementedError(f"no ledger triggers for {vendor}")
+    raise ValueError(f"no ledger triggers for database vendor {vendor!r}")
 
 
 def install_immutability_triggers(target: BaseDatabaseSchemaEditor | BaseDatabaseWrapper) -> None:
