@@ -120,6 +120,18 @@ def invited_address(event: OutboxEvent, context: Context) -> list[Recipient]:
 OWNER_AND_MANAGERS = members(Role.OWNER, Role.MANAGER)
 REASON = _("Причина: %(reason)s")
 
+#: Enrolment states the partner hears about: (state, title, body).
+ENROLMENT_CHANGES = (
+    (
+        "active",
+        _("Программа «%(program)s»: участие активно"),
+        _("Можно работать по программе; условия — в разделе «Программы»."),
+    ),
+    ("rejected", _("Программа «%(program)s»: заявка отклонена"), REASON),
+    ("suspended", _("Программа «%(program)s»: участие приостановлено"), REASON),
+    ("terminated", _("Программа «%(program)s»: участие прекращено"), REASON),
+)
+
 RULES: dict[str, Rule] = {
     rule.event_type: rule
     for rule in (
@@ -129,41 +141,17 @@ RULES: dict[str, Rule] = {
             recipients=invited_address,
             email="invitation",
         ),
-        Rule(
-            event_type="partners.enrolment.active",
-            context=enrolment_context,
-            recipients=OWNER_AND_MANAGERS,
-            title=_("Программа «%(program)s»: участие активно"),
-            body=_("Можно работать по программе; условия — в разделе «Программы»."),
-            link="cabinet:programs",
-            email="enrolment_changed",
-        ),
-        Rule(
-            event_type="partners.enrolment.rejected",
-            context=enrolment_context,
-            recipients=OWNER_AND_MANAGERS,
-            title=_("Программа «%(program)s»: заявка отклонена"),
-            body=REASON,
-            link="cabinet:programs",
-            email="enrolment_changed",
-        ),
-        Rule(
-            event_type="partners.enrolment.suspended",
-            context=enrolment_context,
-            recipients=OWNER_AND_MANAGERS,
-            title=_("Программа «%(program)s»: участие приостановлено"),
-            body=REASON,
-            link="cabinet:programs",
-            email="enrolment_changed",
-        ),
-        Rule(
-            event_type="partners.enrolment.terminated",
-            context=enrolment_context,
-            recipients=OWNER_AND_MANAGERS,
-            title=_("Программа «%(program)s»: участие прекращено"),
-            body=REASON,
-            link="cabinet:programs",
-            email="enrolment_changed",
+        *(
+            Rule(
+                event_type=f"partners.enrolment.{state}",
+                context=enrolment_context,
+                recipients=OWNER_AND_MANAGERS,
+                title=title,
+                body=body,
+                link="cabinet:programs",
+                email="enrolment_changed",
+            )
+            for state, title, body in ENROLMENT_CHANGES
         ),
         Rule(
             event_type="partners.card.updated",

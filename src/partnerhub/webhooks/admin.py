@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from partnerhub.core.admin.readonly import ReadOnlyAdminMixin
 from partnerhub.webhooks.models import WebhookAttempt, WebhookEndpoint
 
 if TYPE_CHECKING:
@@ -22,19 +23,8 @@ else:  # Django's admin classes take no type parameters at run time
 ENDPOINT_FIELDS = ("organisation", "url", "event_types", "is_active", "created_at", "created_by")
 
 
-class _ReadOnly:
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(_ReadOnly, _EndpointAdmin):
+class WebhookEndpointAdmin(ReadOnlyAdminMixin, _EndpointAdmin):
     """Endpoints of every organisation; the signing secret is left out."""
 
     list_display = ["url", "organisation", "is_active", "event_types", "created_at"]
@@ -46,7 +36,7 @@ class WebhookEndpointAdmin(_ReadOnly, _EndpointAdmin):
 
 
 @admin.register(WebhookAttempt)
-class WebhookAttemptAdmin(_ReadOnly, _AttemptAdmin):
+class WebhookAttemptAdmin(ReadOnlyAdminMixin, _AttemptAdmin):
     """Every request to an endpoint, with its result."""
 
     list_display = ["at", "endpoint", "event_type", "attempt", "outcome", "status_code", "error"]

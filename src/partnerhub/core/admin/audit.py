@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from partnerhub.core.admin.readonly import ReadOnlyAdminMixin
 from partnerhub.core.models.audit import AuditEvent
 
 if TYPE_CHECKING:
@@ -17,7 +18,7 @@ else:  # the admin classes are not subscriptable at run time
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(_ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdminMixin, _ModelAdmin):
     """The audit log, read only: rows are written by services, in their transaction."""
 
     list_display = [
@@ -39,12 +40,3 @@ class AuditEventAdmin(_ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [field.name for field in AuditEvent._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -6,11 +6,11 @@ corrections are reversals, so the admin only shows what the services wrote.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.contrib import admin
-from django.http import HttpRequest
 
+from partnerhub.core.admin.readonly import ReadOnlyAdminMixin
 from partnerhub.core.models.ledger import LedgerAccount, LedgerEntry, LedgerTransaction
 
 if TYPE_CHECKING:  # the admin classes are generic for the type checker only
@@ -21,19 +21,6 @@ if TYPE_CHECKING:  # the admin classes are generic for the type checker only
 else:
     _AccountAdmin = _TransactionAdmin = _EntryAdmin = admin.ModelAdmin
     _EntryInline = admin.TabularInline
-
-
-class ReadOnlyAdminMixin:
-    """No add, change or delete; every field shown read-only."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(LedgerAccount)

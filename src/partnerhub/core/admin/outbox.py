@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from partnerhub.core.admin.readonly import ReadOnlyAdminMixin
 from partnerhub.core.models.outbox import OutboxDelivery, OutboxEvent
 
 DELIVERY_FIELDS = (
@@ -32,7 +33,7 @@ else:  # Django's admin classes take no type parameters at run time
     _EventAdmin = admin.ModelAdmin
 
 
-class OutboxDeliveryInline(_DeliveryInline):
+class OutboxDeliveryInline(ReadOnlyAdminMixin, _DeliveryInline):
     """The deliveries of one event: handler, target, state, attempts, last error."""
 
     model = OutboxDelivery
@@ -41,18 +42,9 @@ class OutboxDeliveryInline(_DeliveryInline):
     fields = DELIVERY_FIELDS
     readonly_fields = DELIVERY_FIELDS
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(OutboxEvent)
-class OutboxEventAdmin(_EventAdmin):
+class OutboxEventAdmin(ReadOnlyAdminMixin, _EventAdmin):
     """Outbox events, read only, each with its deliveries inline."""
 
     list_display = ["created_at", "event_type", "organisation_id", "id"]
@@ -64,12 +56,3 @@ class OutboxEventAdmin(_EventAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [field.name for field in OutboxEvent._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
