@@ -1,0 +1,685 @@
+"""The referral rule engine: standing as a fold over the events in (``at``, ``id``) order.
+
+Spec: referrals.md (attribution, active client, points, levels, reviews, bonuses, refunds).
+``Engine`` keeps the state of every partner, client, payment and promo code and applies events
+strictly in time order; before an event at time t it first brings the partner up to t: the
+reviews due at or before t (reviews come before events at equal times) and the expiry of grants
+whose end is at or before t. ``Engine.result(as_of)`` brings every partner to ``as_of`` and
+returns the standings with their history.
+
+Partners are independent once clients are attributed (a client belongs to at most one partner,
+fixed at its registration), so the same engine runs over all events (replay) or over one
+partner's share of them (the live standing: ``referrals.services.live``); ``candidate_of``
+tells which partner an event concerns.
+
+Decisions where the spec is silent (also in the docs):
+- A refund takes the payment's points out of ``points_total`` as well as out of the active
+  points (``points_total`` counts points granted and not taken back).
+- A second ``client.registered`` for a known client is rejected ("client already registered"):
+  the first registration decides the attribution for good.
+- A link code is tried before a promo code; if neither attributes, the link code's reason is kept.
+- Rejected by the engine (in time order): events for unknown partners, clients or payments, a
+  second refund of a payment, payments with a number of months the points table does not have.
+- An event is judged by the configuration version in force at its time; a grant keeps the
+  lifetime of the version that made it; a review uses the version in force at the review.
+- Blocking a partner stops new attributions only; clients already attributed keep earning.
+- ``points.adjusted`` grants (or, negative, withdraws) points for the usual lifetime;
+  ``bonus.adjusted`` adds (or takes) bonuses. Both come from staff in the back office.
+
+Pure module: no Django, no database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+from collections.abc import Callable, Iterable
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from partnerhub.referrals.engine.config import ConfigSet, ProgramConfig
+from partnerhub.referrals.engine.events import EPOCH, ONE_US, Event
+from partnerhub.referrals.engine.months import Zone, add_months_to_date, zone
+from partnerhub.referrals.engine.results import (
+    BonusEntry,
+    ClientRecord,
+    Grant,
+    LevelChange,
+    PartnerResult,
+    Rejection,
+    Result,
+    Review,
+    Standing,
+)
+
+__all__ = ["Engine", "candidate_of", "promo_key"]
+
+CENT = Decimal("0.01")
+HUNDRED = Decimal(100)
+ZERO = Decimal("0.00")
+
+
+def promo_key(code: str) -> str:
+    """Promo codes are unique and compared case-insensitively."""
+    return code.casefold()
+
+
+def _us(moment: dt.datetime) -> int:
+    return (moment - EPOCH) // ONE_US
+
+
+class _Partner:
+    __slots__ = (
+        "accrued",
+        "active",
+        "active_clients",
+        "blocked",
+        "bonuses",
+        "clients",
+        "code",
+        "grants",
+        "heap",
+        "inn",
+        "level",
+        "levels",
+        "next_review",
+        "next_review_us",
+        "points_total",
+        "reg_at",
+        "reg_us",
+        "review_months",
+        "reviews",
+        "seq",
+    )
+
+    def __init__(self, code: str, at: dt.datetime, us: int, inn: str | None) -> None:
+        self.code = code
+        self.reg_at = at
+        self.reg_us = us
+        self.inn = inn
+        self.blocked = False
+        self.level = 0
+        self.active = 0
+        self.points_total = 0
+        self.accrued = ZERO
+        self.clients = 0
+        self.active_clients = 0
+        self.grants: list[Grant] = []
+        self.heap: list[tuple[int, int, Grant]] = []
+        self.seq = 0
+        self.bonuses: list[BonusEntry] = []
+        self.levels: list[LevelChange] = []
+        self.reviews: list[Review] = []
+        self.review_months = 0
+        self.next_review = at
+        self.next_review_us = us
+
+
+class _Client:
+    __slots__ = (
+        "active_at",
+        "candidate",
+        "first_paid",
+        "id",
+        "last_active_day",
+        "lines",
+        "paid",
+        "partner",
+        "payments",
+        "reason",
+        "reg_at",
+        "reg_day",
+        "reg_us",
+        "reward_until",
+    )
+
+    def __init__(self, client_id: str, at: dt.datetime, us: int) -> None:
+        self.id = client_id
+        self.reg_at = at
+        self.reg_us = us
+        self.partner: str | None = None
+        self.candidate: str | None = None
+        self.reason: str | None = None
+        self.active_at: dt.datetime | None = None
+        self.lines: set[str] = set()
+        self.first_paid = False
+        self.payments = 0
+        self.paid = ZERO
+        self.reg_day = at.date()
+        self.last_active_day = at.date()
+        self.reward_until = us
+
+
+class _Payment:
+    __slots__ = ("client", "grant", "refunded", "reward", "us")
+
+    def __init__(self, client: _Client, us: int) -> None:
+        self.client = client
+        self.us = us
+        self.grant: Grant | None = None
+        self.reward = ZERO
+        self.refunded = False
+
+
+class _Promo:
+    __slots__ = ("code", "deactivated_us", "partner", "until_us", "valid_us")
+
+    def __init__(self, code: str, partner: str, valid_us: int, until_us: int) -> None:
+        self.code = code
+        self.partner = partner
+        self.valid_us = valid_us
+        self.until_us = until_us
+        self.deactivated_us: int | None = None
+
+
+def candidate_of(event: Event, promo_owner: Callable[[str], str | None]) -> str | None:
+    """The partner code a ``client.registered`` event names (through its link or promo code),
+    whether or not it will attribute the client; None when it names none known."""
+    data = event.data
+    code = data.get("referral_code")
+    if code:
+        return str(code)
+    promo = data.get("promo_code")
+    if promo:
+        return promo_owner(promo_key(promo))
+    return None
+
+
+class Engine:
+    """The state of a program (or of one partner's share of it), fed events in time order.
+
+    ``apply`` takes events already sorted by (``us``, ``id``) and later than anything applied
+    before; ``result`` brings everybody to ``as_of`` and reports. ``on_review`` (optional) is
+    called with (partner code, review time in µs) just before a review is applied, so that the
+    live layer can keep checkpoints.
+    """
+
+    def __init__(self, configs: ConfigSet | None = None) -> None:
+        self.configs = configs or ConfigSet()
+        self.partners: dict[str, _Partner] = {}
+        self.clients: dict[str, _Client] = {}
+        self.payments: dict[str, _Payment] = {}
+        self.promos: dict[str, _Promo] = {}
+        self.rejected: list[Rejection] = []
+        self.last_key: tuple[int, str] = (-(2**62), "")
+        self.horizon_us = -(2**62)
+        self.on_review: Callable[[str, int], None] | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = {name: getattr(self, name) for name in _STATE}
+        state["on_review"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            setattr(self, name, value)
+
+    # --- feeding -------------------------------------------------------------------------
+
+    def apply(self, events: Iterable[Event]) -> None:
+        """Apply events in time order (each later than the last one applied)."""
+        handlers = self._handlers()
+        rejected = self.rejected
+        last_us, last_id = self.last_key
+        horizon = self.horizon_us
+        for event in events:
+            us = event.us
+            if us < horizon or us < last_us or (us == last_us and event.id <= last_id):
+                raise ValueError(f"event {event.id} comes before what was applied already")
+            last_us, last_id = us, event.id
+            reason = handlers[event.type](event)
+            if reason is not None:
+                rejected.append(Rejection(event.index, event.id, reason))
+        self.last_key = (last_us, last_id)
+
+    def _handlers(self) -> dict[str, Callable[[Event], str | None]]:
+        return {
+            "partner.registered": self._partner_registered,
+            "client.registered": self._client_registered,
+            "client.activity": self._client_activity,
+            "payment": self._payment,
+            "payment.refunded": self._payment_refunded,
+            "promo_code.created": self._promo_created,
+            "promo_code.deactivated": self._promo_deactivated,
+            "partner.blocked": self._partner_blocked,
+            "partner.unblocked": self._partner_blocked,
+            "points.adjusted": self._points_adjusted,
+            "bonus.adjusted": self._bonus_adjusted,
+        }
+
+    def _tz(self, config: ProgramConfig) -> Zone:
+        return zone(config.timezone)
+
+    def _config(self, us: int) -> ProgramConfig:
+        versions = self.configs.versions
+        if len(versions) == 1:
+            return versions[0]
+        return self.configs.at_ts(us / 1_000_000)
+
+    # --- time passing: reviews and expiries -----------------------------------------------
+
+    def _schedule_review(self, partner: _Partner, config: ProgramConfig) -> None:
+        partner.review_months += config.review_period_months
+        tz = self._tz(config)
+        partner.next_review_us, wall = tz.add_months(partner.reg_us, partner.review_months)
+        partner.next_review = tz.aware(wall)
+
+    def _expire(self, partner: _Partner, us: int) -> None:
+        heap = partner.heap
+        while heap and heap[0][0] <= us:
+            _, _, grant = heapq.heappop(heap)
+            if grant.revoked_at is None:
+                partner.active -= grant.points
+
+    def advance(self, partner: _Partner, us: int) -> None:
+        """Bring ``partner`` to time ``us``: due reviews (in order), then expiries."""
+        while partner.next_review_us <= us:
+            review_us = partner.next_review_us
+            if self.on_review is not None:
+                self.on_review(partner.code, review_us)
+            self._expire(partner, review_us)
+            config = self._config(review_us)
+            before = partner.level
+            after = min(before, config.level_for(partner.active))
+            partner.reviews.append(
+                Review(partner.next_review, partner.active, before, after, config.version)
+            )
+            if after != before:
+                partner.level = after
+                partner.levels.append(
+                    LevelChange(
+                        partner.next_review,
+                        before,
+                        after,
+                        "review",
+                        None,
+                        config.version,
+                        partner.active,
+                    )
+                )
+            self._schedule_review(partner, config)
+        self._expire(partner, us)
+
+    def _promote(self, partner: _Partner, event: Event, config: ProgramConfig) -> None:
+        reached = config.level_for(partner.active)
+        if reached > partner.level:
+            partner.levels.append(
+                LevelChange(
+                    event.at,
+                    partner.level,
+                    reached,
+                    "promotion",
+                    event.id,
+                    config.version,
+                    partner.active,
+                )
+            )
+            partner.level = reached
+
+    def _grant(
+        self,
+        partner: _Partner,
+        event: Event,
+        config: ProgramConfig,
+        points: int,
+        cause: str,
+        client: str | None,
+        payment: str | None = None,
+    ) -> Grant:
+        tz = self._tz(config)
+        expires_us, wall = tz.add_months(event.us, config.points_lifetime_months)
+        grant = Grant(
+            event.id, event.at, points, tz.aware(wall), cause, client, config.version, payment
+        )
+        partner.grants.append(grant)
+        partner.seq += 1
+        heapq.heappush(partner.heap, (expires_us, partner.seq, grant))
+        partner.active += points
+        partner.points_total += points
+        return grant
+
+    def _bonus(
+        self,
+        partner: _Partner,
+        event: Event,
+        config: ProgramConfig,
+        *,
+        ref: str,
+        amount: Decimal,
+        kind: str,
+        client: str | None,
+        payment: str | None = None,
+        rate: Decimal | None = None,
+        base: Decimal | None = None,
+    ) -> None:
+        partner.bonuses.append(
+            BonusEntry(
+                ref, event.id, event.at, amount, kind, client, config.version, payment, rate, base
+            )
+        )
+        partner.accrued += amount
+
+    def _known_partner(self, code: str, us: int) -> _Partner | None:
+        partner = self.partners.get(code)
+        if partner is not None:
+            self.advance(partner, us)
+        return partner
+
+    # --- the events -------------------------------------------------------------------------
+
+    def _partner_registered(self, event: Event) -> str | None:
+        code = event.data["partner"]
+        if code in self.partners:
+            return "partner already registered"
+        partner = _Partner(code, event.at, event.us, event.data.get("inn"))
+        self._schedule_review(partner, self._config(event.us))
+        self.partners[code] = partner
+        return None
+
+    def _partner_blocked(self, event: Event) -> str | None:
+        partner = self._known_partner(event.data["partner"], event.us)
+        if partner is None:
+            return "unknown partner"
+        partner.blocked = event.type == "partner.blocked"
+        return None
+
+    def _promo_created(self, event: Event) -> str | None:
+        data = event.data
+        if self._known_partner(data["partner"], event.us) is None:
+            return "unknown partner"
+        key = promo_key(data["code"])
+        if key in self.promos:
+            return "promo code already exists"
+        self.promos[key] = _Promo(data["code"], data["partner"], event.value[0], event.value[1])
+        return None
+
+    def _promo_deactivated(self, event: Event) -> str | None:
+        promo = self.promos.get(promo_key(event.data["code"]))
+        if promo is None:
+            return "unknown promo code"
+        if promo.deactivated_us is None:
+            promo.deactivated_us = event.us
+        return None
+
+    def _attribute(self, event: Event) -> tuple[str | None, str | None, str | None]:
+        """(partner, reason, candidate) for a new client."""
+        data = event.data
+        inn = data.get("inn")
+        link = data.get("referral_code")
+        first_reason: str | None = None
+        candidate: str | None = None
+        if link:
+            partner = self.partners.get(link)
+            if partner is None:
+                first_reason = "unknown referral code"
+            else:
+                candidate = partner.code
+                first_reason = self._refusal(partner, inn)
+                if first_reason is None:
+                    return partner.code, None, candidate
+        promo_code = data.get("promo_code")
+        if promo_code:
+            promo = self.promos.get(promo_key(promo_code))
+            if promo is None:
+                reason = "unknown promo code"
+            else:
+                candidate = candidate or promo.partner
+                if promo.deactivated_us is not None and promo.deactivated_us <= event.us:
+                    reason = "promo code deactivated"
+                elif not promo.valid_us <= event.us < promo.until_us:
+                    reason = "promo code not valid at registration"
+                else:
+                    partner = self.partners[promo.partner]
+                    refusal = self._refusal(partner, inn)
+                    if refusal is None:
+                        return partner.code, None, candidate
+                    reason = refusal
+            return None, first_reason or reason, candidate
+        return None, first_reason or "no code", candidate
+
+    @staticmethod
+    def _refusal(partner: _Partner, inn: str | None) -> str | None:
+        if partner.blocked:
+            return "partner blocked"
+        if inn and partner.inn and inn == partner.inn:
+            return "self-referral"
+        return None
+
+    def _client_registered(self, event: Event) -> str | None:
+        client_id = event.data["client"]
+        if client_id in self.clients:
+            return "client already registered"
+        client = _Client(client_id, event.at, event.us)
+        client.partner, client.reason, client.candidate = self._attribute(event)
+        config = self._config(event.us)
+        tz = self._tz(config)
+        client.reg_day = tz.wall(event.us).date()
+        client.last_active_day = add_months_to_date(client.reg_day, config.activation_window_months)
+        client.reward_until = tz.add_months(event.us, config.reward_window_months)[0]
+        self.clients[client_id] = client
+        if client.partner is not None:
+            partner = self.partners[client.partner]
+            self.advance(partner, event.us)
+            partner.clients += 1
+        return None
+
+    def _client_activity(self, event: Event) -> str | None:
+        client = self.clients.get(event.data["client"])
+        if client is None:
+            return "activity for unknown client"
+        if client.partner is None or client.active_at is not None:
+            return None
+        config = self._config(event.us)
+        if event.data["users"] <= config.activation_users_over:
+            return None
+        day = self._tz(config).wall(event.us).date()
+        if not client.reg_day < day <= client.last_active_day:
+            return None
+        partner = self.partners[client.partner]
+        self.advance(partner, event.us)
+        client.active_at = event.at
+        partner.active_clients += 1
+        if config.activation_points:
+            self._grant(partner, event, config, config.activation_points, "activation", client.id)
+        if config.activation_bonus:
+            self._bonus(
+                partner,
+                event,
+                config,
+                ref=f"activation:{client.id}",
+                amount=config.activation_bonus,
+                kind="activation",
+                client=client.id,
+            )
+        self._promote(partner, event, config)
+        return None
+
+    def _payment(self, event: Event) -> str | None:
+        data = event.data
+        client = self.clients.get(data["client"])
+        if client is None:
+            return "payment for unknown client"
+        if event.id in self.payments:
+            return "payment already recorded"
+        config = self._config(event.us)
+        product = data["product"]
+        line = config.product_lines.get(product)
+        months = data.get("months")
+        if line is not None:
+            row = config.points.get(product, {})
+            if months is None:
+                return "missing field: months"
+            if months not in row:
+                allowed = ", ".join(str(m) for m in sorted(row))
+                return f"months must be one of {allowed} for {product}"
+        payment = _Payment(client, event.us)
+        self.payments[event.id] = payment
+        client.payments += 1
+        client.paid += event.value
+        if line is None or client.partner is None:
+            if line is not None:
+                self._mark_paid(client, line, config)
+            return None
+        partner = self.partners[client.partner]
+        self.advance(partner, event.us)
+        level_before = partner.level
+        first_in_line = line not in client.lines
+        first_reward = self._mark_paid(client, line, config)
+        if line in config.reward_lines and level_before > 0 and event.us < client.reward_until:
+            level = config.level(level_before)
+            rate = level.first_rate if first_reward else level.later_rate
+            amount = (event.value * rate / HUNDRED).quantize(CENT, ROUND_HALF_UP)
+            if amount:
+                payment.reward = amount
+                self._bonus(
+                    partner,
+                    event,
+                    config,
+                    ref=f"reward:{event.id}",
+                    amount=amount,
+                    kind="reward",
+                    client=client.id,
+                    payment=event.id,
+                    rate=rate,
+                    base=event.value,
+                )
+        if first_in_line:
+            points = config.points[product][months]
+            if points:
+                payment.grant = self._grant(
+                    partner, event, config, points, "payment", client.id, event.id
+                )
+                self._promote(partner, event, config)
+        return None
+
+    @staticmethod
+    def _mark_paid(client: _Client, line: str, config: ProgramConfig) -> bool:
+        """Record a payment in ``line``; True when it is the client's first rewardable one."""
+        client.lines.add(line)
+        if line in config.reward_lines and not client.first_paid:
+            client.first_paid = True
+            return True
+        return False
+
+    def _payment_refunded(self, event: Event) -> str | None:
+        payment_id = event.data["payment"]
+        payment = self.payments.get(payment_id)
+        if payment is None:
+            return "refund of unknown payment"
+        if payment.refunded:
+            return "payment already refunded"
+        payment.refunded = True
+        client = payment.client
+        if client.partner is None:
+            return None
+        partner = self.partners[client.partner]
+        self.advance(partner, event.us)
+        config = self._config(event.us)
+        grant = payment.grant
+        if grant is not None:
+            grant.revoked_at = event.at
+            grant.revoked_by = event.id
+            if (grant.expires_at - EPOCH) // ONE_US > event.us:
+                partner.active -= grant.points
+            partner.points_total -= grant.points
+        if payment.reward:
+            self._bonus(
+                partner,
+                event,
+                config,
+                ref=f"refund:{payment_id}",
+                amount=-payment.reward,
+                kind="refund",
+                client=client.id,
+                payment=payment_id,
+            )
+        return None
+
+    def _points_adjusted(self, event: Event) -> str | None:
+        partner = self._known_partner(event.data["partner"], event.us)
+        if partner is None:
+            return "unknown partner"
+        config = self._config(event.us)
+        self._grant(partner, event, config, event.data["points"], "adjustment", None)
+        self._promote(partner, event, config)
+        return None
+
+    def _bonus_adjusted(self, event: Event) -> str | None:
+        partner = self._known_partner(event.data["partner"], event.us)
+        if partner is None:
+            return "unknown partner"
+        self._bonus(
+            partner,
+            event,
+            self._config(event.us),
+            ref=f"adjustment:{event.id}",
+            amount=event.value,
+            kind="adjustment",
+            client=None,
+        )
+        return None
+
+    # --- reporting --------------------------------------------------------------------------
+
+    def advance_all(self, us: int) -> None:
+        """Bring every partner registered by ``us`` to ``us``; later events must come after."""
+        for partner in self.partners.values():
+            if partner.reg_us <= us:
+                self.advance(partner, us)
+        self.horizon_us = max(self.horizon_us, us)
+
+    def result(self, as_of: dt.datetime, *, history: bool = True, clients: bool = True) -> Result:
+        """Standings of every partner as of ``as_of`` (with their history and the clients
+        unless told not to)."""
+        us = _us(as_of)
+        self.advance_all(us)
+        partners: dict[str, PartnerResult] = {}
+        for code, partner in self.partners.items():
+            if partner.reg_us > us:
+                continue
+            standing = self.standing_of(partner)
+            if history:
+                partners[code] = PartnerResult(
+                    standing,
+                    list(partner.grants),
+                    list(partner.bonuses),
+                    list(partner.levels),
+                    list(partner.reviews),
+                )
+            else:
+                partners[code] = PartnerResult(standing)
+        records = {
+            c.id: ClientRecord(
+                c.id, c.partner, c.reason, c.reg_at, c.candidate, c.active_at, c.payments, c.paid
+            )
+            for c in (self.clients.values() if clients else ())
+        }
+        return Result(as_of, partners, records, list(self.rejected))
+
+    @staticmethod
+    def standing_of(partner: _Partner) -> Standing:
+        """The partner's standing at the time it was last brought to."""
+        return Standing(
+            partner=partner.code,
+            level=partner.level,
+            active_points=partner.active,
+            points_total=partner.points_total,
+            bonus_accrued=partner.accrued,
+            bonus_balance=partner.accrued,
+            clients=partner.clients,
+            active_clients=partner.active_clients,
+            next_review=partner.next_review.astimezone(partner.reg_at.tzinfo),
+            registered_at=partner.reg_at,
+        )
+
+
+_STATE = (
+    "configs",
+    "partners",
+    "clients",
+    "payments",
+    "promos",
+    "rejected",
+    "last_key",
+    "horizon_us",
+)
