@@ -48,6 +48,7 @@ lint: install
 bench: install
 	@set -e; for script in bench/*.py; do \
 		[ -e "$$script" ] || continue; \
+		case "$$(basename $$script)" in _*) continue;; esac; \
 		echo "== $$script"; $(BIN)/python $$script; \
 	done
 

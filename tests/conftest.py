@@ -6,11 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from django.db import connection, transaction
 from django.test import Client
 from django.utils import translation
 from huey.contrib.djhuey import HUEY
 
 from partnerhub.accounts.roles import PARTNER_ROLES, VENDOR_ROLES
+from partnerhub.core.ledger import install_immutability_triggers, uninstall_immutability_triggers
+from partnerhub.core.models.ledger import LedgerAccount, LedgerEntry, LedgerTransaction
 from partnerhub.partners.models import Organisation
 from tests.factories import OrganisationFactory, UserFactory, VendorFactory
 
@@ -83,3 +86,36 @@ def login_as(world):
         return client
 
     return make
+
+
+# --- committed ledger rows (tests that commit: threads, live server) -------------------------
+
+
+def triggers_installed() -> bool:
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' "
+                "AND name LIKE 'core_ledger%'"
+            )
+        else:
+            cursor.execute(
+                "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'core_ledger%_append_only'"
+            )
+        return cursor.fetchone()[0] > 0
+
+
+@pytest.fixture
+def ledger_committed(transactional_db):
+    """For tests that commit ledger rows: empty the ledger tables afterwards ourselves, because
+    the runner's flush deletes rows with DELETE on SQLite, which the append-only triggers (when
+    a migration installed them) refuse. The triggers are lifted for that and put back."""
+    yield
+    installed = triggers_installed()
+    with transaction.atomic():
+        uninstall_immutability_triggers(connection)
+        with connection.cursor() as cursor:
+            for model in (LedgerEntry, LedgerTransaction, LedgerAccount):
+                cursor.execute(f"DELETE FROM {model._meta.db_table}")
+        if installed:
+            install_immutability_triggers(connection)

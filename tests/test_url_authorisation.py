@@ -37,6 +37,11 @@ from partnerhub.core.models.outbox import OutboxDelivery
 from partnerhub.core.outbox import emit
 from partnerhub.notifications.models import Notification
 from partnerhub.partners.models import Enrolment, EnrolmentState
+from partnerhub.referrals.selectors.config import referral_programs_of
+from partnerhub.referrals.selectors.standing import program_for_vendor
+from partnerhub.referrals.services.config import config_version_ensure_initial
+from partnerhub.referrals.services.links import promo_code_create
+from partnerhub.referrals.services.partners import referral_partner_register
 from partnerhub.webhooks.services import webhook_endpoint_create
 from tests.factories import ProgramFactory, UserFactory
 
@@ -118,6 +123,13 @@ def split(partners: int, vendors: int, *, anon: int) -> dict[str, int]:
     return result
 
 
+def own_or_staff() -> dict[str, int]:
+    """A partner's own object: partner A's users and all staff 200, partner B's users 404."""
+    result = partner_only(anon=UNAUTHORISED, b_ok=NOT_FOUND)
+    result.update(dict.fromkeys(VENDOR_ACTORS, OK))
+    return result
+
+
 def admin_site(administrator: int = OK, *, anon: int = FOUND) -> dict[str, int]:
     """Django's admin: the vendor's administrator gets ``administrator``, anonymous users
     ``anon`` (the admin's own login) and every other logged-in user 403."""
@@ -159,6 +171,12 @@ URL_TABLE: dict[str, Entry] = {
         expect={"POST": same_for_all(FOUND)},
         body={"POST": {"language": "en", "next": "/"}},
         anon_redirect="/",
+    ),
+    "referrals:referral_redirect": Entry(
+        # The public referral link: everyone goes on to the landing page with the code.
+        expect={"GET": same_for_all(FOUND)},
+        kwargs=lambda o: {"code": o.referral_partner.code},
+        anon_redirect="https://www.bitrix24.ru/?p=",
     ),
     "accounts:login": Entry(expect={"GET": same_for_all(OK), "POST": same_for_all(OK)}),
     "accounts:logout": Entry(
@@ -204,6 +222,23 @@ URL_TABLE: dict[str, Entry] = {
         expect={"POST": partner_only(("owner", "manager"), FOUND, b_ok=FOUND)},
         kwargs=lambda o: {"pk": o.program.pk},
     ),
+    # The referral standing, bonus history and clients: every partner role reads its own (a
+    # partner that has not joined sees how to join).
+    "cabinet:referrals": Entry(expect={"GET": partner_only()}),
+    "cabinet:referral_bonuses": Entry(expect={"GET": partner_only()}),
+    "cabinet:referral_clients": Entry(expect={"GET": partner_only()}),
+    # The referral link and promo codes (under /cabinet/referrals/): every partner role reads;
+    # the owner and the managers create and deactivate promo codes.
+    "cabinet:referral_link": Entry(expect={"GET": partner_only()}),
+    "cabinet:promo_codes": Entry(
+        # An empty form comes back with its errors.
+        expect={"GET": partner_only(), "POST": partner_only(("owner", "manager"), BAD_REQUEST)},
+    ),
+    "cabinet:promo_code_deactivate": Entry(
+        # Partner B's owner and manager pass the rule but the code is A's: 404, not 403.
+        expect={"POST": partner_only(("owner", "manager"), FOUND, b_ok=NOT_FOUND)},
+        kwargs=lambda o: {"pk": o.promo_code.pk},
+    ),
     # Notifications (under /cabinet/notifications/): every logged-in user has their own list.
     "notifications:list": Entry(expect={"GET": split(OK, OK, anon=FOUND)}),
     "notifications:read": Entry(
@@ -218,6 +253,11 @@ URL_TABLE: dict[str, Entry] = {
         kwargs=lambda o: {"pk": o.notification.pk},
     ),
     "notifications:read_all": Entry(expect={"POST": split(FOUND, FOUND, anon=FOUND)}),
+    "notifications:settings": Entry(
+        # Email settings are for partner users (the emails go to partners); a post without the
+        # form's marker is refused and changes nothing.
+        expect={"GET": partner_only(), "POST": partner_only(ok=BAD_REQUEST)},
+    ),
     # Webhooks (under /cabinet/webhooks/): the partner's owner and developer; another
     # partner's endpoint is a 404.
     "webhooks:endpoints": Entry(expect={"GET": partner_only(("owner", "developer"))}),
@@ -266,6 +306,43 @@ URL_TABLE: dict[str, Entry] = {
         expect={"POST": vendor_only(("administrator",), FOUND)},
         kwargs=lambda o: {"pk": o.outbox_delivery.pk},
     ),
+    # The referral program's pages: all staff read; the program manager and the administrator
+    # adjust, import, verify and recompute (an empty form comes back with its errors; verify
+    # with nothing to report and recompute redirect to the partners page).
+    "backoffice:referrals": Entry(expect={"GET": vendor_only()}),
+    "backoffice:referral_export": Entry(expect={"GET": vendor_only()}),
+    "backoffice:referral_partner": Entry(
+        expect={"GET": vendor_only()},
+        kwargs=lambda o: referral_code_in_vendor_program(o),
+    ),
+    "backoffice:referral_partner_adjust": Entry(
+        expect={"POST": vendor_only(("program_manager", "administrator"), BAD_REQUEST)},
+        kwargs=lambda o: referral_code_in_vendor_program(o),
+    ),
+    "backoffice:referral_unattributed": Entry(expect={"GET": vendor_only()}),
+    "backoffice:referral_events": Entry(expect={"GET": vendor_only()}),
+    "backoffice:referral_events_import": Entry(
+        expect={"POST": vendor_only(("program_manager", "administrator"), BAD_REQUEST)},
+    ),
+    "backoffice:referral_verify": Entry(
+        expect={"POST": vendor_only(("program_manager", "administrator"), FOUND)},
+    ),
+    "backoffice:referral_recompute": Entry(
+        expect={"POST": vendor_only(("program_manager", "administrator"), FOUND)},
+    ),
+    # The referral program's configuration: all staff read it; the program manager and the
+    # administrator add versions (an empty form comes back with its errors).
+    "backoffice:referral_config": Entry(expect={"GET": vendor_only()}),
+    "backoffice:referral_config_version": Entry(
+        expect={"GET": vendor_only()},
+        kwargs=lambda o: first_config_version(o),
+    ),
+    "backoffice:referral_config_new": Entry(
+        expect={
+            "GET": vendor_only(("program_manager", "administrator")),
+            "POST": vendor_only(("program_manager", "administrator"), BAD_REQUEST),
+        },
+    ),
     # The API.
     "api:organisation": Entry(
         expect={"GET": split(OK, OK, anon=UNAUTHORISED)},
@@ -285,6 +362,28 @@ URL_TABLE: dict[str, Entry] = {
             "POST": partner_only(("owner",), BAD_REQUEST, anon=UNAUTHORISED),
         },
         body={"POST": {}},
+        api=True,
+    ),
+    # Referral events: the vendor's administrator and program manager post them; a body that is
+    # not a JSON array is a 400.
+    "api:referral_events": Entry(
+        expect={
+            "POST": vendor_only(
+                ("administrator", "program_manager"), BAD_REQUEST, anon=UNAUTHORISED
+            )
+        },
+        body={"POST": {}},
+        api=True,
+    ),
+    # A partner's standing and history: all staff; partner A its own; partner B gets 404.
+    "api:referral_standing": Entry(
+        expect={"GET": own_or_staff()},
+        kwargs=lambda o: {"code": o.referral_partner.code},
+        api=True,
+    ),
+    "api:referral_history": Entry(
+        expect={"GET": own_or_staff()},
+        kwargs=lambda o: {"code": o.referral_partner.code},
         api=True,
     ),
     "api_schema": Entry(expect={"GET": same_for_all(OK)}, api=True),
@@ -308,6 +407,24 @@ URL_TABLE: dict[str, Entry] = {
 
 
 # --- fixtures -------------------------------------------------------------------------------
+
+
+def first_config_version(objects: SimpleNamespace) -> dict[str, Any]:
+    """Version 1 of the vendor's referral programs (the data migration makes it)."""
+    for program in referral_programs_of(objects.program.vendor):
+        config_version_ensure_initial(program=program)
+    return {"version": 1}
+
+
+def referral_code_in_vendor_program(objects: SimpleNamespace) -> dict[str, Any]:
+    """Partner A's code in the program the back office's referral pages show (the vendor's
+    first referral program), registering A there."""
+    program = program_for_vendor()
+    assert program is not None
+    registered = referral_partner_register(
+        program=program, organisation=objects.referral_partner.organisation, at=timezone.now()
+    )
+    return {"code": registered.code}
 
 
 @pytest.fixture
@@ -336,7 +453,22 @@ def a_objects(world) -> SimpleNamespace:
         organisation=world.partner_a, url="https://crm.alfa.example/hooks", created_by=owner
     )
     webhook_event = emit("partners.card.updated", {}, organisation_id=world.partner_a.pk)
+    referral_partner = referral_partner_register(
+        program=ProgramFactory(vendor=world.vendor, name="Реферальная программа А"),
+        organisation=world.partner_a,
+        at=timezone.now(),
+    )
+    promo_code = promo_code_create(
+        partner=referral_partner,
+        code="ALFA-2026",
+        client_bonus="month",
+        valid_from=timezone.localdate(),
+        valid_until=timezone.localdate(),
+        actor=owner,
+    )
     return SimpleNamespace(
+        referral_partner=referral_partner,
+        promo_code=promo_code,
         webhook_endpoint=webhook_endpoint,
         outbox_delivery=OutboxDelivery.objects.get(event=webhook_event, handler="webhooks"),
         notification=notification,
@@ -484,6 +616,11 @@ def test_partner_b_never_sees_partner_a_in_the_cabinet(world, a_objects, login_a
         "cabinet:card_history",
         "cabinet:employees",
         "cabinet:programs",
+        "cabinet:referrals",
+        "cabinet:referral_bonuses",
+        "cabinet:referral_clients",
+        "cabinet:referral_link",
+        "cabinet:promo_codes",
     ]
 
 

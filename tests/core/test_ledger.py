@@ -91,36 +91,6 @@ def whole_table_net() -> Decimal:
     return D(LedgerEntry.objects.aggregate(net=Sum(signed))["net"] or 0).quantize(D("0.01"))
 
 
-def triggers_installed() -> bool:
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' "
-                "AND name LIKE 'core_ledger%'"
-            )
-        else:
-            cursor.execute(
-                "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'core_ledger%_append_only'"
-            )
-        return cursor.fetchone()[0] > 0
-
-
-@pytest.fixture
-def ledger_committed(transactional_db):
-    """For tests that commit ledger rows: empty the ledger tables afterwards ourselves, because
-    the runner's flush deletes rows with DELETE on SQLite, which the append-only triggers (when
-    a migration installed them) refuse. The triggers are lifted for that and put back."""
-    yield
-    installed = triggers_installed()
-    with transaction.atomic():
-        uninstall_immutability_triggers(connection)
-        with connection.cursor() as cursor:
-            for model in (LedgerEntry, LedgerTransaction, LedgerAccount):
-                cursor.execute(f"DELETE FROM {model._meta.db_table}")
-        if installed:
-            install_immutability_triggers(connection)
-
-
 # --- posting --------------------------------------------------------------------------------
 
 

@@ -2,7 +2,13 @@
 
 from django.urls import path
 
-from partnerhub.backoffice import audit_views, outbox_views, views
+from partnerhub.backoffice import (
+    audit_views,
+    outbox_views,
+    referral_config_views,
+    referral_views,
+    views,
+)
 
 app_name = "backoffice"
 
@@ -14,4 +20,36 @@ urlpatterns = [
     path("audit/", audit_views.audit_log, name="audit_log"),
     path("outbox/", outbox_views.outbox, name="outbox"),
     path("outbox/<int:pk>/retry/", outbox_views.outbox_retry, name="outbox_retry"),
+    path("referrals/", referral_views.referrals, name="referrals"),
+    path("referrals/export.csv", referral_views.export_csv, name="referral_export"),
+    path(
+        "referrals/partners/<str:code>/",
+        referral_views.partner_detail,
+        name="referral_partner",
+    ),
+    path(
+        "referrals/partners/<str:code>/adjust/",
+        referral_views.partner_adjust,
+        name="referral_partner_adjust",
+    ),
+    path(
+        "referrals/clients/unattributed/",
+        referral_views.unattributed,
+        name="referral_unattributed",
+    ),
+    path("referrals/events/", referral_views.events, name="referral_events"),
+    path(
+        "referrals/events/import/",
+        referral_views.events_import,
+        name="referral_events_import",
+    ),
+    path("referrals/verify/", referral_views.verify, name="referral_verify"),
+    path("referrals/recompute/", referral_views.recompute, name="referral_recompute"),
+    path("referrals/config/", referral_config_views.config_current, name="referral_config"),
+    path("referrals/config/new/", referral_config_views.config_new, name="referral_config_new"),
+    path(
+        "referrals/config/<int:version>/",
+        referral_config_views.config_version,
+        name="referral_config_version",
+    ),
 ]

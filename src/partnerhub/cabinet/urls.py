@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from partnerhub.cabinet import views
+from partnerhub.cabinet import referral_link_views, referral_views, views
 
 app_name = "cabinet"
 
@@ -20,4 +20,14 @@ urlpatterns = [
     ),
     path("programs/", views.programs, name="programs"),
     path("programs/<int:pk>/apply/", views.program_apply, name="program_apply"),
+    path("referrals/", referral_views.dashboard, name="referrals"),
+    path("referrals/bonuses/", referral_views.bonuses, name="referral_bonuses"),
+    path("referrals/clients/", referral_views.clients, name="referral_clients"),
+    path("referrals/link/", referral_link_views.referral_link, name="referral_link"),
+    path("referrals/promo-codes/", referral_link_views.promo_codes, name="promo_codes"),
+    path(
+        "referrals/promo-codes/<int:pk>/deactivate/",
+        referral_link_views.promo_code_deactivate,
+        name="promo_code_deactivate",
+    ),
 ]

@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "partnerhub.partners",
     "partnerhub.webhooks",
     "partnerhub.notifications",
+    "partnerhub.referrals",
     "partnerhub.cabinet",
     "partnerhub.backoffice",
 ]
@@ -281,3 +282,8 @@ LOGGING = {
         "huey": {"level": "INFO", "propagate": False},
     },
 }
+
+# Referral program (issue "Referral program"): event intake limits.
+REFERRAL_EVENTS_MAX_BATCH = 10_000
+REFERRAL_EVENTS_MAX_BYTES = int(ENV.get("REFERRAL_EVENTS_MAX_BYTES") or 16 * 1024 * 1024)
+REFERRAL_EVENTS_FUTURE_TOLERANCE_SECONDS = 300

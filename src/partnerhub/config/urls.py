@@ -9,6 +9,7 @@ from partnerhub.cabinet.views import home, set_language
 from partnerhub.core.access import PUBLIC
 from partnerhub.partners.api import CardApi, CurrentOrganisationApi
 from partnerhub.partners.views import join_view
+from partnerhub.referrals.api import EventsApi, HistoryApi, StandingApi
 
 handler403 = "partnerhub.core.api.json_or_html_403"
 handler404 = "partnerhub.core.api.json_or_html_404"
@@ -34,11 +35,23 @@ api_v1 = [
     path("organisation/", CurrentOrganisationApi.as_view(), name="organisation"),
     path("card/", CardApi.as_view(), name="card"),
     path("employees/", EmployeesApi.as_view(), name="employees"),
+    path("referrals/events", EventsApi.as_view(), name="referral_events"),
+    path(
+        "referrals/partners/<str:code>/standing",
+        StandingApi.as_view(),
+        name="referral_standing",
+    ),
+    path(
+        "referrals/partners/<str:code>/history",
+        HistoryApi.as_view(),
+        name="referral_history",
+    ),
 ]
 
 urlpatterns = [
     path("", home, name="home"),
     path("join/", join_view, name="join"),
+    path("", include("partnerhub.referrals.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("accounts/", include("partnerhub.accounts.urls")),
     path("cabinet/notifications/", include("partnerhub.notifications.urls")),

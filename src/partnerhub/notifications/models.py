@@ -86,3 +86,35 @@ class EmailSent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.template} → {self.recipient}"
+
+
+class NotificationPreference(models.Model):
+    """Whether a user gets the email of one event type (настройки писем).
+
+    Issue 5 ("partners choose which emails they get"). No row means the default: the email is
+    sent. Only rules marked optional can be switched off (``rules.Rule.optional``); the in-app
+    notification is made either way.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("пользователь"),
+        on_delete=models.CASCADE,
+        related_name="notification_preferences",
+        db_index=False,  # the unique (user, event_type) index serves lookups by user
+    )
+    event_type = models.CharField(_("событие"), max_length=100)
+    email = models.BooleanField(_("письмо"), default=True)
+    updated_at = models.DateTimeField(_("изменено"), default=now)
+
+    class Meta:
+        verbose_name = _("настройка уведомлений")
+        verbose_name_plural = _("настройки уведомлений")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "event_type"], name="notification_preference_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.event_type} email={'on' if self.email else 'off'}"

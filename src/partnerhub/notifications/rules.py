@@ -7,13 +7,19 @@ and body (``%``-format strings over the context, translated into the recipient's
 cabinet page the notification links to, and the email template, if any.
 
 Adding a notification is adding a row here (and an email template under
-``templates/notifications/email/`` when it sends mail).
+``templates/notifications/email/`` when it sends mail). Emails are optional by default: each
+user may switch them off on the settings page (issue 5, "partners choose which emails they
+get"); a rule with ``optional=False`` (the invitation) is always sent. The referral program's
+rows (issue 5, "Notifications") read their numbers from the event's payload, which the live
+engine fills.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
@@ -23,7 +29,9 @@ from django.utils.translation import gettext_lazy as _
 
 from partnerhub.accounts import services as account_services
 from partnerhub.accounts.roles import Role
+from partnerhub.core.clock import PROGRAM_TZ
 from partnerhub.core.models.outbox import OutboxEvent
+from partnerhub.core.money import format_rub
 from partnerhub.notifications.selectors import Recipient, default_language, members_with_roles
 from partnerhub.partners import selectors as partner_selectors
 
@@ -38,7 +46,9 @@ class Rule:
 
     ``title`` None means no in-app notification; ``email`` None means no mail. ``link`` is the
     name of a cabinet URL (without arguments); the context may give its own absolute ``link``
-    for the email instead (the invitation's accept link).
+    for the email instead (the invitation's accept link). ``optional`` emails can be switched
+    off by each user on the settings page, where they are listed under ``group`` by ``name``;
+    the in-app notification stays either way.
     """
 
     event_type: str
@@ -48,10 +58,18 @@ class Rule:
     body: str | Promise = ""
     link: str | None = None
     email: str | None = None
+    optional: bool = True
+    group: str | Promise = ""
+    name: str | Promise = ""
 
     @property
     def in_app(self) -> bool:
         return self.title is not None
+
+    @property
+    def email_optional(self) -> bool:
+        """True for an email a user may switch off."""
+        return self.email is not None and self.optional
 
 
 # --- what an event is about -----------------------------------------------------------------
@@ -98,6 +116,60 @@ def organisation_context(event: OutboxEvent) -> Context | None:
     return {"organisation_id": organisation.pk, "organisation": organisation.short_name}
 
 
+def referral_context(event: OutboxEvent) -> Context | None:
+    """A referral event of a partner organisation, its numbers ready to read: amounts in roubles
+    (1 bonus = 1 rouble), the rate in percent, moments in Moscow time."""
+    context = organisation_context(event)
+    if context is None:
+        return None
+    payload = event.payload
+    return {
+        **context,
+        "code": payload.get("code", ""),
+        "old": payload.get("old", ""),
+        "new": payload.get("new", ""),
+        "points": payload.get("points", ""),
+        "client": payload.get("client", ""),
+        "amount": _roubles(payload.get("amount")),
+        "rate": _percent(payload.get("rate")),
+        "at": _moscow(payload.get("at")),
+        "expires_at": _moscow(payload.get("expires_at")),
+    }
+
+
+def _roubles(value: Any) -> str:
+    if value is None or value == "":
+        return ""
+    try:
+        return format_rub(Decimal(str(value)))
+    except (InvalidOperation, TypeError, ValueError):
+        return str(value)
+
+
+def _percent(value: Any) -> str:
+    """A rate given in percent ("35", "35.00") as "35 %"."""
+    if value is None or value == "":
+        return ""
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return str(value)
+    return f"{number.normalize():f}".replace(".", ",") + "\u00a0%"
+
+
+def _moscow(value: Any) -> str:
+    """An ISO timestamp as "dd.mm.yyyy hh:mm" in Moscow time."""
+    if not value:
+        return ""
+    try:
+        moment = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    if moment.tzinfo is None:
+        return str(value)
+    return moment.astimezone(PROGRAM_TZ).strftime("%d.%m.%Y %H:%M")
+
+
 # --- who receives it --------------------------------------------------------------------------
 
 
@@ -118,18 +190,76 @@ def invited_address(event: OutboxEvent, context: Context) -> list[Recipient]:
 # --- the table ----------------------------------------------------------------------------------
 
 OWNER_AND_MANAGERS = members(Role.OWNER, Role.MANAGER)
+#: The partner's referral dashboard in the cabinet.
+REFERRAL_LINK = "cabinet:referrals"
 REASON = _("Причина: %(reason)s")
 
-#: Enrolment states the partner hears about: (state, title, body).
+ENROLMENT_GROUP = _("Участие в программах")
+REFERRAL_GROUP = _("Реферальная программа")
+
+#: Enrolment states the partner hears about: (state, title, body, name on the settings page).
 ENROLMENT_CHANGES = (
     (
         "active",
         _("Программа «%(program)s»: участие активно"),
         _("Можно работать по программе; условия — в разделе «Программы»."),
+        _("Участие в программе активировано"),
     ),
-    ("rejected", _("Программа «%(program)s»: заявка отклонена"), REASON),
-    ("suspended", _("Программа «%(program)s»: участие приостановлено"), REASON),
-    ("terminated", _("Программа «%(program)s»: участие прекращено"), REASON),
+    (
+        "rejected",
+        _("Программа «%(program)s»: заявка отклонена"),
+        REASON,
+        _("Заявка на участие отклонена"),
+    ),
+    (
+        "suspended",
+        _("Программа «%(program)s»: участие приостановлено"),
+        REASON,
+        _("Участие приостановлено"),
+    ),
+    (
+        "terminated",
+        _("Программа «%(program)s»: участие прекращено"),
+        REASON,
+        _("Участие прекращено"),
+    ),
+)
+
+#: Referral program events (emitted by the live engine): (event type, title, body, name).
+REFERRAL_EVENTS = (
+    (
+        "referrals.level.up",
+        _("Уровень повышен: %(old)s → %(new)s"),
+        _("Партнёр %(code)s: уровень в реферальной программе повышен с %(old)s до %(new)s."),
+        _("Повышение уровня"),
+    ),
+    (
+        "referrals.level.down",
+        _("Уровень понижен: %(old)s → %(new)s"),
+        _(
+            "Пересмотр %(at)s: активных баллов меньше порога уровня %(old)s, "
+            "уровень понижен до %(new)s."
+        ),
+        _("Понижение уровня при пересмотре"),
+    ),
+    (
+        "referrals.points.expiring",
+        _("Скоро сгорят баллы: %(points)s"),
+        _("Баллы (%(points)s) перестанут быть активными %(expires_at)s."),
+        _("Баллы скоро сгорят"),
+    ),
+    (
+        "referrals.bonus.activation",
+        _("Бонус за активного клиента: %(amount)s"),
+        _("Клиент %(client)s стал активным: начислен бонус %(amount)s."),
+        _("Бонус за активного клиента"),
+    ),
+    (
+        "referrals.reward.accrued",
+        _("Вознаграждение: %(amount)s"),
+        _("За оплату клиента %(client)s начислено вознаграждение %(amount)s (ставка %(rate)s)."),
+        _("Начислено вознаграждение"),
+    ),
 )
 
 RULES: dict[str, Rule] = {
@@ -140,6 +270,7 @@ RULES: dict[str, Rule] = {
             context=invitation_context,
             recipients=invited_address,
             email="invitation",
+            optional=False,  # the only way in: an invited person cannot have switched it off
         ),
         *(
             Rule(
@@ -150,8 +281,24 @@ RULES: dict[str, Rule] = {
                 body=body,
                 link="cabinet:programs",
                 email="enrolment_changed",
+                group=ENROLMENT_GROUP,
+                name=name,
             )
-            for state, title, body in ENROLMENT_CHANGES
+            for state, title, body, name in ENROLMENT_CHANGES
+        ),
+        *(
+            Rule(
+                event_type=event_type,
+                context=referral_context,
+                recipients=OWNER_AND_MANAGERS,
+                title=title,
+                body=body,
+                link=REFERRAL_LINK,
+                email=event_type.replace(".", "_"),
+                group=REFERRAL_GROUP,
+                name=name,
+            )
+            for event_type, title, body, name in REFERRAL_EVENTS
         ),
         Rule(
             event_type="partners.card.updated",
@@ -168,3 +315,8 @@ RULES: dict[str, Rule] = {
 def rule_for(event_type: str) -> Rule | None:
     """The rule of an event type, or None when the event notifies nobody."""
     return RULES.get(event_type)
+
+
+def optional_email_rules() -> list[Rule]:
+    """The rules whose email a user may switch off, in table order."""
+    return [rule for rule in RULES.values() if rule.email_optional]

@@ -6,7 +6,7 @@ user only ever sees the notifications addressed to them (house rule 2).
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +15,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from partnerhub.accounts import selectors as account_selectors
-from partnerhub.notifications.models import Notification
+from partnerhub.notifications.models import Notification, NotificationPreference
 from partnerhub.partners import selectors as partner_selectors
 
 
@@ -73,3 +73,49 @@ def members_with_roles(*, organisation_id: int | None, roles: Collection[str]) -
         )
         for user in users
     ]
+
+
+# --- email preferences ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EmailChoice:
+    """One line of the email settings page: an event type, its name and whether it is on."""
+
+    event_type: str
+    name: str
+    enabled: bool
+
+
+def email_preferences_stored(*, user: Any) -> dict[str, bool]:
+    """The user's stored choices, {event type: email on}; a missing type is on."""
+    return dict(
+        NotificationPreference.objects.filter(user_id=user.pk).values_list("event_type", "email")
+    )
+
+
+def email_switched_off(*, user_ids: Collection[int], event_type: str) -> set[int]:
+    """Which of ``user_ids`` switched off the email of ``event_type`` (one query)."""
+    if not user_ids:
+        return set()
+    return set(
+        NotificationPreference.objects.filter(
+            user_id__in=list(user_ids), event_type=event_type, email=False
+        ).values_list("user_id", flat=True)
+    )
+
+
+def email_choices(*, user: Any, rules: Iterable[Any]) -> list[tuple[str, list[EmailChoice]]]:
+    """The optional emails of ``rules`` (``rules.optional_email_rules()``) grouped as the settings
+    page shows them, with the user's choices."""
+    stored = email_preferences_stored(user=user)
+    groups: dict[str, list[EmailChoice]] = {}
+    for rule in rules:
+        groups.setdefault(str(rule.group), []).append(
+            EmailChoice(
+                event_type=rule.event_type,
+                name=str(rule.name or rule.event_type),
+                enabled=stored.get(rule.event_type, True),
+            )
+        )
+    return list(groups.items())

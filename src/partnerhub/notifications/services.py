@@ -8,12 +8,15 @@ email is claimed by inserting its ``EmailSent`` row before it is sent; a failed 
 claim back so that the retry sends it. An email another worker is still sending is not counted as
 done: the delivery fails with ``EmailInProgress`` and the outbox retries it later, when it is
 either sent (skipped) or its claim has gone stale (taken over), so no email is lost.
+
+Issue 5, "partners choose which emails they get": an optional email is not sent to a user who
+switched its event type off (``NotificationPreference``); the in-app notification is made anyway.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,11 +29,12 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from partnerhub.core import clock
+from partnerhub.core import audit, clock
 from partnerhub.core.errors import Conflict, NotFound
 from partnerhub.core.models.outbox import OutboxEvent
-from partnerhub.notifications.models import EmailSent, Notification
-from partnerhub.notifications.rules import Context, Rule, rule_for
+from partnerhub.notifications import selectors
+from partnerhub.notifications.models import EmailSent, Notification, NotificationPreference
+from partnerhub.notifications.rules import Context, Rule, optional_email_rules, rule_for
 from partnerhub.notifications.selectors import Recipient
 
 #: A claim this old without ``sent_at`` was left by a worker that died while sending.
@@ -158,7 +162,18 @@ def emails_send(*, event: OutboxEvent) -> int:
         return 0
     sent = 0
     failure: Exception | None = None
-    for recipient in rule.recipients(event, context):
+    recipients = rule.recipients(event, context)
+    switched_off = (
+        selectors.email_switched_off(
+            user_ids=[r.user_id for r in recipients if r.user_id is not None],
+            event_type=rule.event_type,
+        )
+        if rule.optional
+        else set()
+    )
+    for recipient in recipients:
+        if recipient.user_id in switched_off:
+            continue  # the user switched this email off; the in-app notification stays
         message = email_for(rule=rule, context=context, recipient=recipient)
         try:
             if email_send(
@@ -182,6 +197,8 @@ def email_for(*, rule: Rule, context: Context, recipient: Recipient) -> Rendered
         )
     if rule.link:
         full["link"] = _absolute(_link_path(rule))
+    if rule.optional and recipient.user_id is not None:
+        full["settings_link"] = _absolute(reverse("notifications:settings"))
     full["recipient"] = recipient
     return email_render(template=rule.email, context=full, language=recipient.language)
 
@@ -237,3 +254,37 @@ def _email_deliver(email: RenderedEmail, to: str) -> None:
     )
     message.attach_alternative(email.html, "text/html")
     message.send()
+
+
+# --- email preferences ----------------------------------------------------------------------------
+
+
+def email_preferences_set(
+    *, user: Any, enabled: Collection[str], now: datetime | None = None
+) -> dict[str, bool]:
+    """Save which optional emails ``user`` gets: the event types in ``enabled`` on, every other
+    optional one off. Types that are not optional emails are ignored (they cannot be switched
+    off). Returns the changes made, {event type: on}; an audit row lists them."""
+    now = now or clock.now()
+    wanted = {rule.event_type: rule.event_type in enabled for rule in optional_email_rules()}
+    with transaction.atomic():
+        current = selectors.email_preferences_stored(user=user)
+        changes = {
+            event_type: on
+            for event_type, on in wanted.items()
+            if current.get(event_type, True) != on
+        }
+        for event_type, on in changes.items():
+            NotificationPreference.objects.update_or_create(
+                user_id=user.pk, event_type=event_type, defaults={"email": on, "updated_at": now}
+            )
+        if changes:
+            audit.record(
+                action="notifications.preferences.changed",
+                obj=user,
+                before={event_type: not on for event_type, on in changes.items()},
+                after=changes,
+                organisation_id=getattr(user, "organisation_id", None),
+                actor=user,
+            )
+    return changes

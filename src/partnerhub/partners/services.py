@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from partnerhub.accounts.models import User
 from partnerhub.accounts.roles import Role
 from partnerhub.accounts.services import email_is_taken, normalise_email, user_create
-from partnerhub.core import audit
+from partnerhub.core import audit, outbox
 from partnerhub.core.errors import Conflict, ValidationFailed
 from partnerhub.core.transitions import transition
 from partnerhub.partners import card
@@ -237,6 +237,12 @@ def enrolment_apply(
         except IntegrityError as exc:
             raise Conflict(_("Заявка уже подана."), code="already_enrolled") from exc
         audit.record(action="partners.enrolment.created", obj=enrolment, after={"state": state})
+        if state == EnrolmentState.ACTIVE:  # auto-approved: the same event as an approval
+            outbox.emit(
+                "partners.enrolment.active",
+                {"id": enrolment.pk, "from": EnrolmentState.APPLIED, "to": state, "reason": ""},
+                organisation_id=organisation.pk,
+            )
         return enrolment
 
 

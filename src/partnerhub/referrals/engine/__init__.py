@@ -22,7 +22,7 @@ from partnerhub.referrals.engine.config import (
     config_from_dict,
     config_to_dict,
 )
-from partnerhub.referrals.engine.core import Engine, candidate_of, promo_key
+from partnerhub.referrals.engine.core import Engine, promo_key
 from partnerhub.referrals.engine.events import (
     EPOCH,
     EVENT_TYPES,
@@ -62,7 +62,6 @@ __all__ = [
     "Result",
     "Review",
     "Standing",
-    "candidate_of",
     "config_from_dict",
     "config_to_dict",
     "in_order",

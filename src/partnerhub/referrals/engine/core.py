@@ -17,7 +17,10 @@ Decisions where the spec is silent (also in the docs):
   points (``points_total`` counts points granted and not taken back).
 - A second ``client.registered`` for a known client is rejected ("client already registered"):
   the first registration decides the attribution for good.
-- A link code is tried before a promo code; if neither attributes, the link code's reason is kept.
+- A link code of a registered partner decides alone (blocked or self-referral: unattributed);
+  the promo code counts only when there is no link code or it names no registered partner. So
+  every client depends on one partner's events only, which lets the live standing keep one
+  engine state per partner.
 - Rejected by the engine (in time order): events for unknown partners, clients or payments, a
   second refund of a payment, payments with a number of months the points table does not have.
 - An event is judged by the configuration version in force at its time; a grant keeps the
@@ -52,7 +55,7 @@ from partnerhub.referrals.engine.results import (
     Standing,
 )
 
-__all__ = ["Engine", "candidate_of", "promo_key"]
+__all__ = ["Engine", "promo_key"]
 
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
@@ -172,26 +175,13 @@ class _Promo:
         self.deactivated_us: int | None = None
 
 
-def candidate_of(event: Event, promo_owner: Callable[[str], str | None]) -> str | None:
-    """The partner code a ``client.registered`` event names (through its link or promo code),
-    whether or not it will attribute the client; None when it names none known."""
-    data = event.data
-    code = data.get("referral_code")
-    if code:
-        return str(code)
-    promo = data.get("promo_code")
-    if promo:
-        return promo_owner(promo_key(promo))
-    return None
-
-
 class Engine:
     """The state of a program (or of one partner's share of it), fed events in time order.
 
     ``apply`` takes events already sorted by (``us``, ``id``) and later than anything applied
-    before; ``result`` brings everybody to ``as_of`` and reports. ``on_review`` (optional) is
-    called with (partner code, review time in µs) just before a review is applied, so that the
-    live layer can keep checkpoints.
+    before; ``result`` brings everybody to ``as_of`` and reports. ``next_review_us`` tells the
+    live layer when a partner's next review falls, so that it can keep a checkpoint of the
+    state before it.
     """
 
     def __init__(self, configs: ConfigSet | None = None) -> None:
@@ -203,12 +193,9 @@ class Engine:
         self.rejected: list[Rejection] = []
         self.last_key: tuple[int, str] = (-(2**62), "")
         self.horizon_us = -(2**62)
-        self.on_review: Callable[[str, int], None] | None = None
 
     def __getstate__(self) -> dict[str, Any]:
-        state = {name: getattr(self, name) for name in _STATE}
-        state["on_review"] = None
-        return state
+        return {name: getattr(self, name) for name in _STATE}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         for name, value in state.items():
@@ -275,8 +262,6 @@ class Engine:
         """Bring ``partner`` to time ``us``: due reviews (in order), then expiries."""
         while partner.next_review_us <= us:
             review_us = partner.next_review_us
-            if self.on_review is not None:
-                self.on_review(partner.code, review_us)
             self._expire(partner, review_us)
             config = self._config(review_us)
             before = partner.level
@@ -410,13 +395,10 @@ class Engine:
         candidate: str | None = None
         if link:
             partner = self.partners.get(link)
-            if partner is None:
-                first_reason = "unknown referral code"
-            else:
-                candidate = partner.code
-                first_reason = self._refusal(partner, inn)
-                if first_reason is None:
-                    return partner.code, None, candidate
+            if partner is not None:  # a known link code decides alone
+                refusal = self._refusal(partner, inn)
+                return (partner.code if refusal is None else None), refusal, partner.code
+            first_reason = "unknown referral code"
         promo_code = data.get("promo_code")
         if promo_code:
             promo = self.promos.get(promo_key(promo_code))
@@ -618,6 +600,16 @@ class Engine:
             client=None,
         )
         return None
+
+    def next_review_us(self) -> int | None:
+        """The earliest pending review of any partner (µs), None without partners."""
+        return min((p.next_review_us for p in self.partners.values()), default=None)
+
+    def next_due_us(self) -> int | None:
+        """The earliest pending review or grant expiry of any partner (µs)."""
+        times = [p.next_review_us for p in self.partners.values()]
+        times += [p.heap[0][0] for p in self.partners.values() if p.heap]
+        return min(times, default=None)
 
     # --- reporting --------------------------------------------------------------------------
 

@@ -1,13 +1,14 @@
 """``partnerhub demo_load``: demo data for a first look, loaded once.
 
-A vendor with a user for each staff role, two programs, three partner organisations with users,
-made through the same services as real data (so every number passes the card checks). A second
-run changes nothing and prints the logins again.
+A vendor with a user for each staff role, two programs, three partner organisations with users
+(the two in the referral program with their partner codes), made through the same services as
+real data (so every number passes the card checks). A second run changes nothing and prints the
+logins again.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
+import datetime as dt
 from typing import Any
 
 from django.core.management.base import BaseCommand
@@ -15,17 +16,22 @@ from django.db import transaction
 
 from partnerhub.accounts.models import User
 from partnerhub.accounts.services import user_create
-from partnerhub.core import ledger
 from partnerhub.core.audit import system_actor
+from partnerhub.core.clock import now
 from partnerhub.partners import services
 from partnerhub.partners.models import (
     CardEditMode,
+    Enrolment,
+    EnrolmentState,
     Organisation,
     OrgKind,
     Program,
     ProgramKind,
     StatusKind,
 )
+from partnerhub.referrals.models import EventSource, ReferralPartner
+from partnerhub.referrals.services import intake
+from partnerhub.referrals.services.partners import referral_partner_register
 
 DEMO_PASSWORD = "Partner-demo-2026"
 VENDOR_INN = "7728123459"
@@ -171,42 +177,84 @@ class Command(BaseCommand):
                 )
             for code in spec["enrol"]:
                 services.enrolment_apply(organisation=org, program=programs[code])
-        self._load_ledger()
+        self._load_referral_partners()
+        self._load_referral_events()
 
-    def _load_ledger(self) -> None:
-        """A few bonus postings so the ledger pages and ``ledger check`` have something real:
-        the vendor's bonus expense against the partner's bonus balance, one of them reversed."""
-        alfa = Organisation.objects.get(inn="5027123457")
-        expense = ledger.account_get_or_create(
-            organisation_id=None,
-            purpose="bonus_expense",
-            normal_side="debit",
-            name="Расходы на бонусы партнёрам",
-        )
-        bonuses = ledger.account_get_or_create(
-            organisation_id=alfa.pk,
-            purpose="bonus_rub",
-            normal_side="credit",
-            name="Бонусный баланс",
-        )
-        postings = [("demo-bonus-1", Decimal("12500.00")), ("demo-bonus-2", Decimal("3400.50"))]
-        for ref, amount in postings:
-            ledger.post(
-                kind="bonus_accrual",
-                lines=[ledger.Line(expense, debit=amount), ledger.Line(bonuses, credit=amount)],
-                idempotency_ref=ref,
-                snapshot={"rule": "demo", "rate": "10%"},
+    def _load_referral_partners(self) -> None:
+        """Partners active in the referral program get their partner code. Their registration is
+        dated 60 days back so that the demo has a history (for enrolments activated later, the
+        outbox handler registers at the moment of activation)."""
+        active = Enrolment.objects.filter(
+            program__kind=ProgramKind.REFERRALS, state=EnrolmentState.ACTIVE
+        ).select_related("program", "organisation")
+        for enrolment in active.order_by("pk"):
+            referral_partner_register(
+                program=enrolment.program,
+                organisation=enrolment.organisation,
+                at=now() - dt.timedelta(days=60),
             )
-        wrong = ledger.post(
-            kind="bonus_accrual",
-            lines=[
-                ledger.Line(expense, debit=Decimal("999.00")),
-                ledger.Line(bonuses, credit=Decimal("999.00")),
-            ],
-            idempotency_ref="demo-bonus-3",
-            memo="Начислено по ошибке",
-        )
-        ledger.reverse(original=wrong, idempotency_ref="demo-bonus-3-reversal", memo="Исправление")
+
+    def _load_referral_events(self) -> None:
+        """Clients of «Альфа» in the referral program, as the vendor's product would report
+        them (through the same intake as the API): 16 active clients and two first purchases
+        give level 2, bonuses in the ledger, and one unattributed client for the back office."""
+        partner = ReferralPartner.objects.filter(organisation__inn="5027123457").first()
+        if partner is None:
+            return
+        start = now() - dt.timedelta(days=40)
+
+        def when(days: float) -> str:
+            return (start + dt.timedelta(days=days)).isoformat()
+
+        code = partner.code
+        events: list[dict[str, object]] = []
+        for n in range(16):
+            portal = f"client{n + 1}.bitrix24.ru"
+            events.append(
+                {
+                    "id": f"demo-c{n}",
+                    "type": "client.registered",
+                    "at": when(n / 4),
+                    "client": portal,
+                    "referral_code": code,
+                }
+            )
+            events.append(
+                {
+                    "id": f"demo-a{n}",
+                    "type": "client.activity",
+                    "at": when(n / 4 + 2),
+                    "client": portal,
+                    "users": 5 + n,
+                }
+            )
+        events += [
+            {
+                "id": "demo-pay1",
+                "type": "payment",
+                "at": when(10),
+                "client": "client1.bitrix24.ru",
+                "product": "tariff.company",
+                "months": 6,
+                "amount": "19990.00",
+            },
+            {
+                "id": "demo-pay2",
+                "type": "payment",
+                "at": when(20),
+                "client": "client2.bitrix24.ru",
+                "product": "users.12",
+                "months": 12,
+                "amount": "8990.00",
+            },
+            {
+                "id": "demo-c-none",
+                "type": "client.registered",
+                "at": when(21),
+                "client": "direct.bitrix24.ru",
+            },
+        ]
+        intake.events_ingest(program=partner.program, objs=events, source=EventSource.FILE)
 
     def _print_logins(self) -> None:
         self.stdout.write(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")

@@ -1,0 +1,513 @@
+"""Benchmark: live referral event intake over HTTP, and how soon the standing reflects it.
+
+Issue 5 "Benchmarks": post the events of the replay benchmark (``bench/_referral_events.py``:
+300,000 events, 500 partners, 30,000 clients, two years, in the file's arrival order) in
+batches of 1,000 to the running server, on SQLite and on PostgreSQL, and report events per
+second and the delay until the standing reflects the last event. Targets: at least 5,000
+events/s on PostgreSQL, standing fresh within 1 second.
+
+For each database, in a temporary ``VAR_DIR``: ``partnerhub migrate``, ``partnerhub demo_load``
+and ``partnerhub apitoken create`` for the demo vendor (administrator role), then ``partnerhub
+serve`` (gunicorn and the Huey worker) on a free local port. SQLite uses a file under the
+temporary directory and the SQLite Huey queue; PostgreSQL uses the database
+``ph_bench_referrals`` (created and dropped here; skipped with a message when unreachable) and
+the Redis queue ``--redis-url`` (database 14, emptied first).
+
+One client posts the batches sequentially (``http.client``, keep-alive when the server keeps
+the connection), each a JSON array with ``Authorization: Bearer <token>`` and its own
+``Idempotency-Key``, and records each batch's latency. Events per second = accepted events /
+total posting time. Freshness: the partner of the last payment event posted; after the last
+batch returns, ``GET /api/v1/referrals/partners/<code>/standing`` every 20 ms until its
+``points_total``, ``bonus_accrued`` and ``clients`` equal what the engine computes from all the
+events (``partnerhub.referrals.engine.run``, as of now, computed before posting).
+
+The server is stopped with SIGINT to its process group, and the PostgreSQL database dropped, also
+when something fails. Exit status: 0 when measured (``--check``: 1 when a target is missed), 1
+when a step fails.
+
+    python bench/referrals_intake.py [--events 300000] [--batch 1000] [--only sqlite]
+                                     [--pg-url postgres://...] [--redis-url redis://...]
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# Python puts this script's directory first on sys.path, where a sibling script named like a
+# standard module (bench/calendar.py) would shadow it for everything imported below.
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != HERE]
+
+import argparse  # noqa: E402
+import datetime as dt  # noqa: E402
+import http.client  # noqa: E402
+import importlib.util  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import secrets  # noqa: E402
+import signal  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from decimal import Decimal  # noqa: E402
+from types import ModuleType  # noqa: E402
+from typing import Any  # noqa: E402
+
+ROOT = HERE.parent
+BENCH_DB = "ph_bench_referrals"
+START = "2024-11-01T00:00:00+03:00"
+VENDOR_INN = "7728123459"  # the demo vendor of ``partnerhub demo_load``
+EVENTS_PATH = "/api/v1/referrals/events"
+STANDING_PATH = "/api/v1/referrals/partners/{code}/standing"
+READY_PATH = "/api/v1/organisation/"
+TARGET_RATE = 5_000  # events/s, on PostgreSQL
+TARGET_FRESHNESS = 1.0  # seconds
+POLL_SECONDS = 0.02
+FRESHNESS_TIMEOUT = 120.0
+START_TIMEOUT = 90.0
+COMPARED = ("points_total", "bonus_accrued", "clients")
+
+
+class StepFailed(RuntimeError):
+    """A step of the run failed; the message says which and why."""
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=300_000)
+    parser.add_argument(
+        "--partners", type=int, help="default: 500 for 300,000 events, in proportion otherwise"
+    )
+    parser.add_argument(
+        "--clients", type=int, help="default: 30,000 for 300,000 events, in proportion otherwise"
+    )
+    parser.add_argument("--days", type=int, default=730)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--batch", type=int, default=1_000, help="events a request")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument(
+        "--pg-url",
+        default="postgres://postgres@127.0.0.1:5432/postgres",
+        help="a PostgreSQL database to connect to for creating and dropping the bench database",
+    )
+    parser.add_argument(
+        "--redis-url",
+        default="redis://127.0.0.1:6379/14",
+        help="the Huey queue of the PostgreSQL run (emptied first)",
+    )
+    parser.add_argument("--only", choices=["sqlite", "postgresql"])
+    parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    return parser.parse_args()
+
+
+# --- the events and what the engine says about them -------------------------------------------
+
+
+def load_generator() -> ModuleType:
+    """``bench/_referral_events.py`` by path (this directory is off ``sys.path``, see above)."""
+    spec = importlib.util.spec_from_file_location("_referral_events", HERE / "_referral_events.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["_referral_events"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass
+class Workload:
+    """The batches to post (already serialised) and the expected standing of one partner."""
+
+    events: int
+    bodies: list[bytes]
+    partner: str
+    expected: dict[str, Any]
+    summary: str
+
+
+def prepare(args: argparse.Namespace) -> Workload:
+    generator = load_generator()
+    partners, clients = generator.sizes_for(args.events)
+    partners, clients = args.partners or partners, args.clients or clients
+    events = generator.generate(
+        partners=partners,
+        clients=clients,
+        events=args.events,
+        start=START,
+        days=args.days,
+        seed=args.seed,
+    )
+    arriving = generator.arrival_order(events, seed=args.seed)
+    bodies = [
+        json.dumps(arriving[first : first + args.batch], ensure_ascii=False).encode()
+        for first in range(0, len(arriving), args.batch)
+    ]
+    partner = last_paid_partner(arriving)
+    now = dt.datetime.now(dt.UTC)
+    end = dt.datetime.fromisoformat(START) + dt.timedelta(days=args.days)
+    if end > now:
+        print(f"note: the events run until {end:%Y-%m-%d}, after now; freshness compares as of now")
+    from partnerhub.referrals.engine import run
+
+    standing = run(events, as_of=now, history=False).partners[partner].standing
+    expected = {name: getattr(standing, name) for name in COMPARED}
+    summary = (
+        f"{args.events:,} events ({partners:,} partners, {clients:,} clients, {args.days} days, "
+        f"seed {args.seed}) in {len(bodies):,} batches of {args.batch:,}"
+    )
+    return Workload(args.events, bodies, partner, expected, summary)
+
+
+def last_paid_partner(arriving: list[dict[str, Any]]) -> str:
+    """The partner of the last payment posted (of an attributed client)."""
+    codes = {e["partner"] for e in arriving if e["type"] == "partner.registered"}
+    partner_of = {
+        e["client"]: e["referral_code"]
+        for e in arriving
+        if e["type"] == "client.registered" and e.get("referral_code") in codes
+    }
+    for event in reversed(arriving):
+        if event["type"] == "payment" and event["client"] in partner_of:
+            return partner_of[event["client"]]
+    raise StepFailed("no payment of an attributed client among the events")
+
+
+# --- one database ---------------------------------------------------------------------------
+
+
+def partnerhub_command() -> str:
+    """The console script beside this interpreter (``make bench`` runs ``.venv/bin/python``)."""
+    beside = Path(sys.executable).with_name("partnerhub")
+    return str(beside if beside.exists() else ROOT / ".venv" / "bin" / "partnerhub")
+
+
+def manage(env: dict[str, str], *arguments: str) -> str:
+    """Run ``partnerhub <arguments>``; its standard output, or StepFailed with its tail."""
+    command = [partnerhub_command(), *arguments]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        tail = (done.stdout + done.stderr).strip().splitlines()[-15:]
+        raise StepFailed(
+            f"partnerhub {' '.join(arguments)}: exit {done.returncode}\n" + "\n".join(tail)
+        )
+    return done.stdout
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    port: int
+    log: Path
+    token: str
+    connection: http.client.HTTPConnection = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, bytes, http.client.HTTPResponse]:
+        all_headers = {"Authorization": f"Bearer {self.token}", **(headers or {})}
+        try:
+            self.connection.request(method, path, body=body, headers=all_headers)
+            response = self.connection.getresponse()
+        except (ConnectionError, http.client.HTTPException):
+            self.connection.close()  # the server closed a kept-alive connection: once more
+            self.connection.request(method, path, body=body, headers=all_headers)
+            response = self.connection.getresponse()
+        return response.status, response.read(), response
+
+    def log_tail(self, lines: int = 20) -> str:
+        text = self.log.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+        return "\n".join(f"    | {line}" for line in text[-lines:])
+
+
+def start_server(env: dict[str, str], directory: Path, token: str, workers: int) -> Server:
+    port = free_port()
+    log = directory / "serve.log"
+    with open(log, "wb") as output:
+        process = subprocess.Popen(
+            [
+                partnerhub_command(),
+                "serve",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(workers),
+            ],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, stopped as one
+        )
+    server = Server(process, port, log, token)
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise StepFailed(
+                f"partnerhub serve exited with {process.returncode}\n{server.log_tail()}"
+            )
+        try:
+            status, body, _ = server.request("GET", READY_PATH)
+        except OSError:
+            time.sleep(0.2)
+            continue
+        if status != 200:
+            raise StepFailed(f"GET {READY_PATH} with the token answered {status}: {body[:300]!r}")
+        return server
+    raise StepFailed(f"the server did not answer within {START_TIMEOUT:.0f} s\n{server.log_tail()}")
+
+
+def stop_server(server: Server | None) -> None:
+    if server is None:
+        return
+    server.connection.close()
+    process = server.process
+    for sig, wait in ((signal.SIGINT, 30), (signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+        if process.poll() is not None:
+            return
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def post_batches(server: Server, work: Workload, run_id: str) -> dict[str, Any]:
+    latencies: list[float] = []
+    accepted = duplicates = 0
+    rejected: dict[str, int] = {}
+    kept_alive = True
+    started = time.perf_counter()
+    for number, body in enumerate(work.bodies):
+        headers = {
+            "Content-Type": "application/json",
+            "Idempotency-Key": f"bench-{run_id}-{number}",
+        }
+        sent = time.perf_counter()
+        status, answer, response = server.request("POST", EVENTS_PATH, body, headers)
+        latencies.append(time.perf_counter() - sent)
+        kept_alive = kept_alive and not response.will_close
+        if status != 200:
+            raise StepFailed(
+                f"batch {number + 1} of {len(work.bodies)}: POST {EVENTS_PATH} answered "
+                f"{status}: {answer[:500]!r}"
+            )
+        document = json.loads(answer)
+        accepted += document["accepted"]
+        duplicates += document["duplicates"]
+        for item in document["rejected"]:
+            rejected[item.get("reason", "?")] = rejected.get(item.get("reason", "?"), 0) + 1
+    seconds = time.perf_counter() - started
+    return {
+        "seconds": seconds,
+        "accepted": accepted,
+        "duplicates": duplicates,
+        "rejected": rejected,
+        "latencies": sorted(latencies),
+        "kept_alive": kept_alive,
+    }
+
+
+def same(live: dict[str, Any], expected: dict[str, Any]) -> bool:
+    return all(Decimal(str(live.get(name))) == Decimal(str(expected[name])) for name in COMPARED)
+
+
+def wait_fresh(server: Server, work: Workload) -> tuple[float | None, int, dict[str, Any]]:
+    """Seconds until the live standing equals the engine's (None: not within the timeout)."""
+    path = STANDING_PATH.format(code=work.partner)
+    started = time.perf_counter()
+    polls = 0
+    live: dict[str, Any] = {}
+    while time.perf_counter() - started < FRESHNESS_TIMEOUT:
+        polls += 1
+        status, answer, _ = server.request("GET", path)
+        if status != 200:
+            raise StepFailed(f"GET {path} answered {status}: {answer[:300]!r}")
+        live = json.loads(answer)
+        if same(live, work.expected):
+            return time.perf_counter() - started, polls, live
+        time.sleep(POLL_SECONDS)
+    return None, polls, live
+
+
+def percentile(values: list[float], share: float) -> float:
+    return values[min(len(values) - 1, round(share * (len(values) - 1)))]
+
+
+def bench_database(
+    args: argparse.Namespace, work: Workload, label: str, env: dict[str, str], directory: Path
+) -> bool:
+    """Measure one database; True when its targets are met (SQLite has the freshness one)."""
+    print(f"== referrals intake on {label}: {work.summary}")
+    manage(env, "migrate", "--noinput")
+    manage(env, "demo_load")
+    token = (
+        manage(
+            env,
+            "apitoken",
+            "create",
+            "--org",
+            VENDOR_INN,
+            "--name",
+            "bench",
+            "--role",
+            "administrator",
+        )
+        .strip()
+        .splitlines()[-1]
+    )
+    server = None
+    try:
+        server = start_server(env, directory, token, args.workers)
+        print(
+            f"server:     partnerhub serve on 127.0.0.1:{server.port} "
+            f"({args.workers} gunicorn workers + Huey)"
+        )
+        posted = post_batches(server, work, secrets.token_hex(4))
+        fresh, polls, live = wait_fresh(server, work)
+    except StepFailed as exc:
+        if server is not None:
+            raise StepFailed(f"{exc}\n  server log:\n{server.log_tail()}") from exc
+        raise
+    finally:
+        stop_server(server)
+    rate = posted["accepted"] / posted["seconds"]
+    latencies = posted["latencies"]
+    rejected = posted["rejected"]
+    reasons = "; ".join(f"{n:,} x {reason}" for reason, n in rejected.items())
+    print(
+        f"posted:     {posted['accepted']:,} accepted, {posted['duplicates']:,} duplicates, "
+        f"{sum(rejected.values()):,} rejected{f' ({reasons})' if reasons else ''} "
+        f"in {posted['seconds']:.1f} s"
+    )
+    print(
+        f"latency:    p50 {1000 * percentile(latencies, 0.5):.0f} ms, "
+        f"p95 {1000 * percentile(latencies, 0.95):.0f} ms, max {1000 * latencies[-1]:.0f} ms "
+        f"a batch (connection {'kept alive' if posted['kept_alive'] else 'closed by the server'})"
+    )
+    met = True
+    if label.startswith("postgresql"):
+        verdict = "PASS" if rate >= TARGET_RATE else "FAIL"
+        met = verdict == "PASS"
+        target = f"(target >= {TARGET_RATE:,}): {verdict}"
+    else:
+        target = "(no target on SQLite)"
+    print(f"rate:       {rate:,.0f} events/s {target}")
+    if fresh is None:
+        met = False
+        shown = {name: live.get(name) for name in COMPARED}
+        print(
+            f"freshness:  {work.partner} not equal to the engine's after {FRESHNESS_TIMEOUT:.0f} s "
+            f"({polls} polls): live {shown}, engine {work.expected}: FAIL"
+        )
+    else:
+        verdict = "PASS" if fresh <= TARGET_FRESHNESS else "FAIL"
+        met = met and verdict == "PASS"
+        print(
+            f"freshness:  {work.partner} equal to the engine's {fresh:.2f} s after the last batch "
+            f"({polls} polls; target <= {TARGET_FRESHNESS:g} s): {verdict}"
+        )
+    return met
+
+
+def base_env(directory: Path) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "REDIS_URL", "DEBUG", "DJANGO_SETTINGS_MODULE"}
+    }
+    env["VAR_DIR"] = str(directory)
+    env["EMAIL_URL"] = "console://"
+    return env
+
+
+def bench_sqlite(args: argparse.Namespace, work: Workload) -> bool:
+    with tempfile.TemporaryDirectory(prefix="ph-bench-intake-") as name:
+        directory = Path(name)
+        env = {**base_env(directory), "DATABASE_URL": f"sqlite:///{directory}/bench.sqlite3"}
+        return bench_database(args, work, "sqlite (WAL, SQLite Huey)", env, directory)
+
+
+def bench_postgresql(args: argparse.Namespace, work: Workload) -> bool:
+    import psycopg
+
+    try:
+        admin = psycopg.connect(args.pg_url, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        reason = str(exc).strip().splitlines()[0]
+        print(f"== referrals intake on postgresql: skipped, PostgreSQL is unreachable ({reason})")
+        return True
+    queue = empty_redis(args.redis_url)
+    with admin, tempfile.TemporaryDirectory(prefix="ph-bench-intake-") as name:
+        directory = Path(name)
+        admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {BENCH_DB}")
+        try:
+            url = psycopg.conninfo.conninfo_to_dict(args.pg_url)
+            user, host, port = url.get("user", ""), url.get("host", ""), url.get("port", 5432)
+            password = f":{url['password']}" if url.get("password") else ""
+            env = {
+                **base_env(directory),
+                "DATABASE_URL": f"postgres://{user}{password}@{host}:{port}/{BENCH_DB}",
+            }
+            if queue:
+                env["REDIS_URL"] = args.redis_url
+            label = f"postgresql ({'Redis' if queue else 'SQLite'} Huey)"
+            return bench_database(args, work, label, env, directory)
+        finally:
+            admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+
+
+def empty_redis(url: str) -> bool:
+    """Empty the bench's Redis database; False (with a note) when Redis cannot be reached."""
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=3).flushdb()
+    except redis.RedisError as exc:
+        print(f"note: Redis at {url} is unreachable ({exc}); the Huey queue stays on SQLite")
+        return False
+    return True
+
+
+def main() -> int:
+    args = parse_args()
+    started = time.perf_counter()
+    work = prepare(args)
+    print(
+        f"prepared:   {work.summary}, {sum(map(len, work.bodies)) / 1e6:.1f} MB of JSON; engine "
+        f"standing of {work.partner} as of now in {time.perf_counter() - started:.1f} s"
+    )
+    status = 0
+    for name, bench in (("sqlite", bench_sqlite), ("postgresql", bench_postgresql)):
+        if args.only not in (None, name):
+            continue
+        try:
+            met = bench(args, work)
+        except StepFailed as exc:
+            print(f"FAILED: {exc}")
+            status = 1
+            continue
+        if args.check and not met:
+            status = 1
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,2 @@
+"""The referral program (spec: referrals.md): partner codes, links, promo codes, the rule engine,
+event intake, live standing, bonuses in the ledger."""

@@ -1,0 +1,30 @@
+"""Models of the referral program (one module a concern)."""
+
+from partnerhub.referrals.models.config import ConfigVersion
+from partnerhub.referrals.models.events import (
+    EventPartition,
+    EventRejection,
+    EventSource,
+    PartnerState,
+    ReferralClient,
+    RejectionStage,
+    StateCheckpoint,
+    StoredEvent,
+)
+from partnerhub.referrals.models.links import PromoCode, ReferralClick
+from partnerhub.referrals.models.partner import ReferralPartner
+
+__all__ = [
+    "ConfigVersion",
+    "EventPartition",
+    "EventRejection",
+    "EventSource",
+    "PartnerState",
+    "PromoCode",
+    "ReferralClick",
+    "ReferralClient",
+    "ReferralPartner",
+    "RejectionStage",
+    "StateCheckpoint",
+    "StoredEvent",
+]

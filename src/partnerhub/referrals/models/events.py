@@ -1,0 +1,204 @@
+"""The event store and the live state derived from it (spec: referrals.md, "Events").
+
+``StoredEvent`` rows are the events exactly as received (append-only: a correction is a new
+event); every standing is a function of them. ``partition`` names the partner whose state an
+event belongs to (derived at intake, see ``services.intake``; it moves when a late
+registration or promo code changes which partner a client's code names). ``PartnerState``
+holds, per partner, the engine's state after the last applied event (a pickle of
+``engine.Engine`` restricted to that partner's events, written only by this application) and
+the standing it shows; ``StateCheckpoint`` keeps the state before each review so that a late
+event recomputes from the review before it, not from the start. ``ReferralClient`` is the
+client list shown to partners and staff. ``EventRejection`` keeps events refused at intake and
+events the engine did not apply, with the reason.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from partnerhub.core.clock import now
+from partnerhub.core.models.ledger import AppendOnlyModel
+from partnerhub.partners.models import Program
+
+
+class EventSource(models.TextChoices):
+    """Where an event came from."""
+
+    API = "api", _("API")
+    FILE = "file", _("Файл")
+    PORTAL = "portal", _("Портал")
+    BACKOFFICE = "backoffice", _("Бэк-офис")
+
+
+class StoredEvent(AppendOnlyModel):
+    """One event as received (``raw``), with the columns the live engine selects by."""
+
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="+")
+    event_id = models.CharField(_("id события"), max_length=100)
+    type = models.CharField(_("тип"), max_length=40)
+    at = models.DateTimeField(_("время"))
+    at_us = models.BigIntegerField(_("время, мкс"))
+    subject = models.CharField(_("клиент или код"), max_length=200, blank=True)
+    link_code = models.CharField(max_length=200, blank=True)
+    promo_key = models.CharField(max_length=200, blank=True)
+    raw = models.JSONField(_("событие"))
+    source = models.CharField(_("источник"), max_length=16, choices=EventSource.choices)
+    received_at = models.DateTimeField(_("получено"), default=now)
+
+    class Meta:
+        verbose_name = _("событие")
+        verbose_name_plural = _("события")
+        constraints = [
+            models.UniqueConstraint(fields=["program", "event_id"], name="referral_event_unique")
+        ]
+        indexes = [
+            models.Index(fields=["program", "type", "subject"], name="referral_event_subject"),
+            models.Index(fields=["program", "link_code"], name="referral_event_link"),
+            models.Index(fields=["program", "promo_key"], name="referral_event_promo"),
+            models.Index(fields=["program", "received_at"], name="referral_event_received"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} ({self.type})"
+
+
+class EventPartition(models.Model):
+    """Which partner's state an event belongs to (derived; moves on re-partitioning)."""
+
+    event = models.OneToOneField(
+        StoredEvent, on_delete=models.CASCADE, primary_key=True, related_name="partition"
+    )
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="+")
+    partner = models.CharField(max_length=200, blank=True)
+    client = models.CharField(max_length=200, blank=True)
+    at_us = models.BigIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["program", "partner", "at_us"], name="referral_partition_time"),
+            models.Index(fields=["program", "client"], name="referral_partition_client"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} → {self.partner or '—'}"
+
+
+class PartnerState(models.Model):
+    """The live state and standing of one partner code (also of codes not registered yet)."""
+
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="+")
+    partner = models.CharField(_("код партнёра"), max_length=200)
+    state = models.BinaryField()
+    last_us = models.BigIntegerField(default=-(2**62))
+    last_id = models.CharField(max_length=100, blank=True)
+    horizon_us = models.BigIntegerField(default=-(2**62))
+    due_us = models.BigIntegerField(_("ближайший пересмотр или сгорание"), null=True)
+    registered = models.BooleanField(default=False)
+    level = models.PositiveSmallIntegerField(_("уровень"), default=0)
+    active_points = models.IntegerField(_("активные баллы"), default=0)
+    points_total = models.IntegerField(_("баллов всего"), default=0)
+    bonus_accrued = models.DecimalField(
+        _("начислено бонусов"), max_digits=18, decimal_places=2, default=0
+    )
+    clients = models.IntegerField(_("клиентов"), default=0)
+    active_clients = models.IntegerField(_("активных клиентов"), default=0)
+    next_review = models.DateTimeField(_("следующий пересмотр"), null=True)
+    notify_us = models.BigIntegerField(_("ближайшее уведомление о сгорании"), null=True)
+    expiry_notified_us = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(_("обновлено"), default=now)
+
+    class Meta:
+        verbose_name = _("состояние партнёра")
+        verbose_name_plural = _("состояния партнёров")
+        constraints = [
+            models.UniqueConstraint(fields=["program", "partner"], name="referral_state_unique")
+        ]
+        indexes = [
+            models.Index(fields=["program", "level"], name="referral_state_level"),
+            models.Index(fields=["program", "due_us"], name="referral_state_due"),
+            models.Index(fields=["program", "notify_us"], name="referral_state_notify"),
+        ]
+
+    def __str__(self) -> str:
+        return self.partner
+
+
+class StateCheckpoint(models.Model):
+    """A partner's engine state just before a review (µs): late events restart from here."""
+
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="+")
+    partner = models.CharField(max_length=200)
+    at_us = models.BigIntegerField()
+    state = models.BinaryField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["program", "partner", "at_us"], name="referral_checkpoint_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partner} @ {self.at_us}"
+
+
+class ReferralClient(models.Model):
+    """A client of the vendor's product, attributed to a partner or not (with the reason)."""
+
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="+")
+    client = models.CharField(_("клиент"), max_length=200)
+    partner = models.CharField(_("партнёр"), max_length=200, blank=True)
+    partition = models.CharField(max_length=200, blank=True)
+    reason = models.CharField(_("причина"), max_length=200, blank=True)
+    registered_at = models.DateTimeField(_("зарегистрирован"))
+    active_at = models.DateTimeField(_("активен с"), null=True, blank=True)
+    payments = models.IntegerField(_("платежей"), default=0)
+    paid = models.DecimalField(_("оплачено"), max_digits=18, decimal_places=2, default=0)
+
+    class Meta:
+        verbose_name = _("клиент")
+        verbose_name_plural = _("клиенты")
+        ordering = ["-registered_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["program", "client"], name="referral_client_unique")
+        ]
+        indexes = [
+            models.Index(fields=["program", "partner", "registered_at"], name="referral_client_p"),
+            models.Index(fields=["program", "partition"], name="referral_client_part"),
+        ]
+
+    def __str__(self) -> str:
+        return self.client
+
+
+class RejectionStage(models.TextChoices):
+    """Where an event was refused."""
+
+    INTAKE = "intake", _("При приёме")
+    ENGINE = "engine", _("Не применено правилами")
+
+
+class EventRejection(models.Model):
+    """An event refused at intake (not stored) or not applied by the engine (stored)."""
+
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="+")
+    stage = models.CharField(_("этап"), max_length=8, choices=RejectionStage.choices)
+    partner = models.CharField(max_length=200, blank=True)
+    event_id = models.CharField(_("id события"), max_length=200, blank=True)
+    position = models.IntegerField(_("номер в пакете"), null=True)
+    reason = models.CharField(_("причина"), max_length=300)
+    raw = models.JSONField(_("событие"), null=True)
+    source = models.CharField(_("источник"), max_length=16, choices=EventSource.choices)
+    received_at = models.DateTimeField(_("получено"), default=now)
+
+    class Meta:
+        verbose_name = _("отклонённое событие")
+        verbose_name_plural = _("отклонённые события")
+        ordering = ["-received_at", "-id"]
+        indexes = [
+            models.Index(fields=["program", "stage", "partner"], name="referral_rejection_p"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id}: {self.reason}"

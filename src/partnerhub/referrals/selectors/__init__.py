@@ -1,0 +1,1 @@
+"""Read queries of the referral program, one module a concern."""

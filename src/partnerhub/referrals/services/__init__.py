@@ -1,0 +1,1 @@
+"""Write use cases of the referral program, one module a concern."""

@@ -1,0 +1,389 @@
+"""Event intake: the one path by which events enter the store (API, file import, portal, staff).
+
+Spec: referrals.md ("Events: the contract with the product"); issue "Referral program" part 3.
+``events_ingest`` checks each event alone (``engine.parse_event``) and against the store (a
+client never registered, a refund of an unknown payment, a timestamp in the future), ignores ids
+seen before, stores the accepted events as received and updates the live standing of the
+partners they touch (``services.live``), all in one database transaction: after a crash either
+the whole accepted part of a batch is stored or none of it, and a retry with the same ids is
+safe (they come back as duplicates).
+
+Which partner's state an event belongs to (its partition) is decided here, mirroring the
+engine's attribution rule: a client's partition is the partner its link code names when that
+partner registered before the client, else the owner of its promo code, else the link code as
+given (a partner may register under it later), else none (""). Activity, payments and refunds
+follow their client. A late ``partner.registered`` or ``promo_code.created`` that changes a
+client's partition moves the client's events and recomputes both partners.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from partnerhub.core.clock import now
+from partnerhub.partners.models import Program
+from partnerhub.referrals.engine import EPOCH, ONE_US, Event, EventRejected, parse_event, promo_key
+from partnerhub.referrals.models.events import (
+    EventPartition,
+    EventRejection,
+    EventSource,
+    ReferralClient,
+    RejectionStage,
+    StoredEvent,
+)
+from partnerhub.referrals.services import live
+
+__all__ = ["IngestResult", "events_ingest", "portal_event_record"]
+
+CLIENT_EVENTS = frozenset({"client.activity", "payment"})
+PARTNER_EVENTS = frozenset(
+    {
+        "partner.registered",
+        "partner.blocked",
+        "partner.unblocked",
+        "points.adjusted",
+        "bonus.adjusted",
+        "promo_code.created",
+    }
+)
+
+
+@dataclass
+class IngestResult:
+    """What became of a batch: counts and each refused event with its position and reason."""
+
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"accepted": self.accepted, "duplicates": self.duplicates, "rejected": self.rejected}
+
+
+@dataclass
+class _Batch:
+    program: Program
+    source: str
+    received_at: dt.datetime
+    events: list[Event] = field(default_factory=list)
+    partition: dict[str, str] = field(default_factory=dict)  # event id -> partner code
+    client_of: dict[str, str] = field(default_factory=dict)  # event id -> client
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _future_limit(moment: dt.datetime) -> int:
+    tolerance = dt.timedelta(seconds=settings.REFERRAL_EVENTS_FUTURE_TOLERANCE_SECONDS)
+    return (moment + tolerance - EPOCH) // ONE_US
+
+
+def _chunks(items: Sequence[Any], size: int = 500) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _checked(objs: Sequence[Any], batch: _Batch) -> tuple[list[Event], int]:
+    """Events that pass the shape checks, first of each id; (events, duplicates in batch)."""
+    limit = _future_limit(batch.received_at)
+    events: list[Event] = []
+    seen: set[str] = set()
+    duplicates = 0
+    for index, obj in enumerate(objs):
+        try:
+            event = parse_event(obj, index)
+            if event.us > limit:
+                raise EventRejected("timestamp in the future")
+        except EventRejected as exc:
+            event_id = obj.get("id") if isinstance(obj, dict) else None
+            batch.rejected.append(
+                {
+                    "index": index,
+                    "id": event_id if isinstance(event_id, str) else None,
+                    "reason": exc.reason,
+                }
+            )
+            continue
+        if event.id in seen:
+            duplicates += 1
+            continue
+        seen.add(event.id)
+        events.append(event)
+    return events, duplicates
+
+
+def _known_ids(program: Program, ids: Sequence[str]) -> set[str]:
+    known: set[str] = set()
+    for chunk in _chunks(ids):
+        known.update(
+            StoredEvent.objects.filter(program=program, event_id__in=chunk).values_list(
+                "event_id", flat=True
+            )
+        )
+    return known
+
+
+class _Resolver:
+    """Answers, for one batch, what the store and the batch know: registrations of partner
+    codes, owners of promo codes, partitions of clients and payments."""
+
+    def __init__(self, program: Program, events: list[Event]) -> None:
+        self.program = program
+        link_codes = {e.data.get("referral_code") for e in events} - {None, ""}
+        promo_keys = {promo_key(e.data["promo_code"]) for e in events if e.data.get("promo_code")}
+        promo_keys |= {promo_key(e.data["code"]) for e in events if e.type.startswith("promo_")}
+        clients = {e.data["client"] for e in events if e.type in CLIENT_EVENTS}
+        payments = {e.data["payment"] for e in events if e.type == "payment.refunded"}
+        self.registered_at: dict[str, int] = {}
+        for chunk in _chunks(sorted(link_codes)):
+            for code, at_us in StoredEvent.objects.filter(
+                program=program, type="partner.registered", subject__in=chunk
+            ).values_list("subject", "at_us"):
+                self.registered_at[code] = at_us
+        self.promo_owner: dict[str, str] = {}
+        for chunk in _chunks(sorted(promo_keys)):
+            for key, raw in StoredEvent.objects.filter(
+                program=program, type="promo_code.created", promo_key__in=chunk
+            ).values_list("promo_key", "raw"):
+                self.promo_owner.setdefault(key, raw["partner"])
+        self.client_partition: dict[str, str] = {}
+        for chunk in _chunks(sorted(clients)):
+            for client, partition in ReferralClient.objects.filter(
+                program=program, client__in=chunk
+            ).values_list("client", "partition"):
+                self.client_partition[client] = partition
+        self.payment_partition: dict[str, tuple[str, str]] = {}
+        for chunk in _chunks(sorted(payments)):
+            for event_id, partner, client in EventPartition.objects.filter(
+                program=program, event__event_id__in=chunk, event__type="payment"
+            ).values_list("event__event_id", "partner", "client"):
+                self.payment_partition[event_id] = (partner, client)
+
+    def client_candidate(self, event: Event) -> str:
+        link = event.data.get("referral_code") or ""
+        if link and self.registered_at.get(link, event.us + 1) <= event.us:
+            return str(link)
+        promo = event.data.get("promo_code")
+        if promo:
+            owner = self.promo_owner.get(promo_key(promo))
+            if owner:
+                return owner
+        return str(link)
+
+
+def _partition(batch: _Batch, events: list[Event]) -> list[Event]:
+    """Give each event its partition; refuse those that name an unknown client or payment."""
+    resolver = _Resolver(batch.program, events)
+    accepted: list[Event] = []
+    for event in sorted(events, key=lambda e: (e.us, e.id)):
+        kind, data = event.type, event.data
+        if kind == "partner.registered":
+            resolver.registered_at.setdefault(data["partner"], event.us)
+            partition, client = data["partner"], ""
+        elif kind == "promo_code.created":
+            resolver.promo_owner.setdefault(promo_key(data["code"]), data["partner"])
+            partition, client = data["partner"], ""
+        elif kind in PARTNER_EVENTS:
+            partition, client = data["partner"], ""
+        elif kind == "promo_code.deactivated":
+            owner = resolver.promo_owner.get(promo_key(data["code"]))
+            if owner is None:
+                batch.rejected.append(_refusal(event, "unknown promo code"))
+                continue
+            partition, client = owner, ""
+        elif kind == "client.registered":
+            client = data["client"]
+            partition = resolver.client_partition.get(client)
+            if partition is None:
+                partition = resolver.client_candidate(event)
+                resolver.client_partition[client] = partition
+        elif kind in CLIENT_EVENTS:
+            client = data["client"]
+            found = resolver.client_partition.get(client)
+            if found is None:
+                batch.rejected.append(_refusal(event, f"{kind} for unknown client"))
+                continue
+            partition = found
+        else:  # payment.refunded
+            found_payment = resolver.payment_partition.get(data["payment"])
+            if found_payment is None:
+                batch.rejected.append(_refusal(event, "refund of unknown payment"))
+                continue
+            partition, client = found_payment
+        if kind == "payment":
+            resolver.payment_partition[event.id] = (partition, client)
+        batch.partition[event.id] = partition
+        batch.client_of[event.id] = client
+        accepted.append(event)
+    return accepted
+
+
+def _refusal(event: Event, reason: str) -> dict[str, Any]:
+    return {"index": event.index, "id": event.id, "reason": reason}
+
+
+def _subject(event: Event) -> str:
+    data = event.data
+    if event.type in ("partner.registered", "partner.blocked", "partner.unblocked"):
+        return str(data["partner"])
+    if event.type.startswith("promo_code."):
+        return promo_key(data["code"])
+    if event.type == "payment.refunded":
+        return str(data["payment"])
+    return str(data.get("client") or data.get("partner") or "")
+
+
+def _store(batch: _Batch, events: list[Event]) -> None:
+    program = batch.program
+    rows = StoredEvent.objects.bulk_create(
+        [
+            StoredEvent(
+                program=program,
+                event_id=e.id,
+                type=e.type,
+                at=e.at,
+                at_us=e.us,
+                subject=_subject(e),
+                link_code=(e.data.get("referral_code") or "")[:200]
+                if e.type == "client.registered"
+                else "",
+                promo_key=promo_key(e.data["promo_code"])
+                if e.type == "client.registered" and e.data.get("promo_code")
+                else promo_key(e.data["code"])
+                if e.type.startswith("promo_code.")
+                else "",
+                raw=e.data,
+                source=batch.source,
+                received_at=batch.received_at,
+            )
+            for e in events
+        ],
+        batch_size=500,
+    )
+    EventPartition.objects.bulk_create(
+        [
+            EventPartition(
+                event=row,
+                program=program,
+                partner=batch.partition[e.id],
+                client=batch.client_of[e.id],
+                at_us=e.us,
+            )
+            for row, e in zip(rows, events, strict=True)
+        ],
+        batch_size=500,
+    )
+    new_clients = {}
+    for e in events:
+        if e.type == "client.registered":
+            new_clients.setdefault(e.data["client"], e)
+    if new_clients:
+        existing = set()
+        for chunk in _chunks(sorted(new_clients)):
+            existing.update(
+                ReferralClient.objects.filter(program=program, client__in=chunk).values_list(
+                    "client", flat=True
+                )
+            )
+        ReferralClient.objects.bulk_create(
+            [
+                ReferralClient(
+                    program=program,
+                    client=client,
+                    partition=batch.partition[e.id],
+                    registered_at=e.at,
+                )
+                for client, e in new_clients.items()
+                if client not in existing
+            ],
+            batch_size=500,
+        )
+    if batch.rejected:
+        EventRejection.objects.bulk_create(
+            [
+                EventRejection(
+                    program=program,
+                    stage=RejectionStage.INTAKE,
+                    event_id=str(r["id"] or "")[:200],
+                    position=r["index"],
+                    reason=r["reason"][:300],
+                    raw=None,
+                    source=batch.source,
+                    received_at=batch.received_at,
+                )
+                for r in batch.rejected
+            ],
+            batch_size=500,
+        )
+
+
+def events_ingest(
+    *,
+    program: Program,
+    objs: Sequence[Any],
+    source: str = EventSource.API,
+    received_at: dt.datetime | None = None,
+) -> IngestResult:
+    """Check, store and apply a batch of raw events (decoded JSON objects), in one transaction.
+
+    Bad events are refused one by one with a reason; ids stored before (or repeated in the
+    batch) count as duplicates and change nothing.
+    """
+    for attempt in range(3):
+        try:
+            return _ingest_once(
+                program=program, objs=objs, source=source, received_at=received_at or now()
+            )
+        except IntegrityError:  # a parallel batch stored some of the same ids first
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _ingest_once(
+    *, program: Program, objs: Sequence[Any], source: str, received_at: dt.datetime
+) -> IngestResult:
+    batch = _Batch(program=program, source=source, received_at=received_at)
+    events, duplicates = _checked(objs, batch)
+    with transaction.atomic():
+        known = _known_ids(program, [e.id for e in events])
+        duplicates += len(known)
+        fresh = [e for e in events if e.id not in known]
+        accepted = _partition(batch, fresh)
+        _store(batch, accepted)
+        by_partition: dict[str, list[Event]] = defaultdict(list)
+        for event in accepted:
+            by_partition[batch.partition[event.id]].append(event)
+        live.partitions_apply(program=program, new_events=by_partition)
+        live.repartition_after(program=program, events=accepted)
+    batch.rejected.sort(key=lambda r: r["index"])
+    return IngestResult(accepted=len(accepted), duplicates=duplicates, rejected=batch.rejected)
+
+
+def portal_event_record(
+    *,
+    program: Program,
+    type: str,
+    at: dt.datetime,
+    fields: dict[str, Any],
+    source: str = EventSource.PORTAL,
+) -> Event:
+    """Store an event the portal itself produces (partner joined, promo code created, a staff
+    adjustment...) through the same path, in the caller's transaction.
+
+    Its id is ``<source>:<type>:<uuid>``; a refusal raises ``EventRejected`` (the caller's
+    transaction rolls back).
+    """
+    import uuid
+
+    event_id = f"{source}:{type}:{uuid.uuid4().hex}"
+    raw = {"id": event_id, "type": type, "at": at.isoformat(), **fields}
+    result = events_ingest(program=program, objs=[raw], source=source, received_at=now())
+    if result.rejected:
+        raise EventRejected(result.rejected[0]["reason"])
+    return parse_event(raw)

@@ -1,0 +1,285 @@
+"""The live standing: intake, incremental and late events, ledger, catch-up, verify.
+
+Live must equal the replay of the stored events (issue "Referral program", part 4).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from decimal import Decimal
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from partnerhub.core import ledger
+from partnerhub.core.models.ledger import LedgerAccount
+from partnerhub.referrals.engine import run
+from partnerhub.referrals.models import (
+    EventRejection,
+    PartnerState,
+    ReferralClient,
+    ReferralPartner,
+    StateCheckpoint,
+    StoredEvent,
+)
+from partnerhub.referrals.selectors import standing as selectors
+from partnerhub.referrals.services import intake, live
+from tests.factories import OrganisationFactory, ProgramFactory
+
+MSK = dt.timezone(dt.timedelta(hours=3))
+T0 = dt.datetime(2025, 1, 10, 9, 0, tzinfo=MSK)
+NOW = dt.datetime(2026, 11, 1, 12, 0, tzinfo=MSK)
+
+
+def at(days: float) -> str:
+    return (T0 + dt.timedelta(days=days)).isoformat()
+
+
+def partner(eid: str, code: str, days: float = 0) -> dict:
+    return {"id": eid, "type": "partner.registered", "at": at(days), "partner": code}
+
+
+def client(eid: str, name: str, code: str | None, days: float) -> dict:
+    event = {"id": eid, "type": "client.registered", "at": at(days), "client": name}
+    if code:
+        event["referral_code"] = code
+    return event
+
+
+def activity(eid: str, name: str, days: float, users: int = 5) -> dict:
+    return {"id": eid, "type": "client.activity", "at": at(days), "client": name, "users": users}
+
+
+def payment(eid: str, name: str, days: float, product="tariff.team", months=3, amount="1000.00"):
+    return {
+        "id": eid,
+        "type": "payment",
+        "at": at(days),
+        "client": name,
+        "product": product,
+        "months": months,
+        "amount": amount,
+    }
+
+
+def refund(eid: str, paid: str, days: float) -> dict:
+    return {"id": eid, "type": "payment.refunded", "at": at(days), "payment": paid}
+
+
+@pytest.fixture
+def program(db):
+    return ProgramFactory(code="referrals")
+
+
+def stored(program) -> list[dict]:
+    return [row.raw for row in StoredEvent.objects.filter(program=program)]
+
+
+def assert_live_equals_replay(program, as_of: dt.datetime) -> None:
+    replay = run(stored(program), as_of=as_of)
+    for code, expected in replay.partners.items():
+        got = live.standing_at(program=program, code=code, as_of=as_of)
+        assert got is not None, code
+        assert got.standing == expected.standing, code
+    assert live.verify(program=program, as_of=as_of) == []
+
+
+def test_a_batch_is_stored_and_the_standing_follows(program):
+    # given a partner with one client that becomes active and pays for Team 12 months (60 pts)
+    events = [
+        partner("p1", "AB12CD"),
+        client("c1", "acme.bitrix24.ru", "AB12CD", 1),
+        activity("a1", "acme.bitrix24.ru", 2),
+        payment("pay1", "acme.bitrix24.ru", 3, months=12, amount="10000.00"),
+    ]
+    # when the batch is ingested
+    result = intake.events_ingest(program=program, objs=events, received_at=NOW)
+    # then everything is accepted and the standing shows 61 points, level 2, 100 bonuses
+    assert (result.accepted, result.duplicates, result.rejected) == (4, 0, [])
+    standing = selectors.standing_of(program=program, code="AB12CD", as_of=T0 + dt.timedelta(4))
+    assert standing is not None
+    assert (standing.level, standing.active_points, standing.points_total) == (2, 61, 61)
+    assert standing.bonus_accrued == Decimal("100.00")
+    assert (standing.clients, standing.active_clients) == (1, 1)
+    assert ReferralClient.objects.get(client="acme.bitrix24.ru").partner == "AB12CD"
+
+
+def test_duplicates_are_ignored_and_counted(program):
+    events = [partner("p1", "AB12CD"), client("c1", "x.bitrix24.ru", "AB12CD", 1)]
+    intake.events_ingest(program=program, objs=events, received_at=NOW)
+    again = intake.events_ingest(program=program, objs=[*events, events[0]], received_at=NOW)
+    assert (again.accepted, again.duplicates) == (0, 3)
+    assert StoredEvent.objects.count() == 2
+
+
+def test_each_bad_event_is_rejected_alone_and_the_rest_is_stored(program):
+    events = [
+        partner("p1", "AB12CD"),
+        {"id": "bad1", "type": "client.vanished", "at": at(1)},
+        {"id": "bad2", "type": "payment", "at": "2025-01-11T10:00:00", "client": "x"},
+        payment("bad3", "ghost.bitrix24.ru", 2),
+        {**payment("bad4", "x.bitrix24.ru", 2), "amount": "-5.00"},
+        {**payment("bad5", "x.bitrix24.ru", 2), "amount": "12,50"},
+        refund("bad6", "nope", 3),
+        client("c1", "x.bitrix24.ru", "AB12CD", 1),
+    ]
+    result = intake.events_ingest(program=program, objs=events, received_at=NOW)
+    reasons = {r["id"]: r["reason"] for r in result.rejected}
+    assert result.accepted == 2
+    assert reasons["bad1"].startswith("unknown type")
+    assert "offset" in reasons["bad2"]
+    assert "unknown client" in reasons["bad3"]
+    assert "negative" in reasons["bad4"]
+    assert "decimal" in reasons["bad5"]
+    assert "unknown payment" in reasons["bad6"]
+    assert [r["index"] for r in result.rejected] == [1, 2, 3, 4, 5, 6]
+    assert EventRejection.objects.filter(stage="intake").count() == 6
+
+
+def test_a_timestamp_in_the_future_is_rejected(program):
+    late = (NOW + dt.timedelta(hours=1)).isoformat()
+    result = intake.events_ingest(
+        program=program,
+        objs=[{"id": "f", "type": "partner.registered", "at": late, "partner": "AB12CD"}],
+        received_at=NOW,
+    )
+    assert result.rejected[0]["reason"] == "timestamp in the future"
+
+
+def test_a_late_event_recomputes_from_the_checkpoint_before_it(program):
+    # given a partner whose history runs past two reviews
+    base = [partner("p1", "AB12CD")] + [
+        client(f"c{i}", f"c{i}.ru", "AB12CD", 1 + i) for i in range(20)
+    ]
+    intake.events_ingest(program=program, objs=base, received_at=NOW)
+    intake.events_ingest(
+        program=program, objs=[activity("a19", "c19.ru", 200)], received_at=NOW
+    )  # past the reviews of 10 Apr and 10 Jul: checkpoints taken before each
+    assert StateCheckpoint.objects.filter(partner="AB12CD").count() == 2
+    # when a late payment arrives, dated before the second review
+    late = payment("late", "c3.ru", 100, product="tariff.company", months=12, amount="5000.00")
+    intake.events_ingest(program=program, objs=[late], received_at=NOW)
+    # then the result equals the replay of everything stored, at any time
+    for moment in (T0 + dt.timedelta(99), T0 + dt.timedelta(101), NOW):
+        assert_live_equals_replay(program, moment)
+    standing = selectors.standing_of(program=program, code="AB12CD", as_of=T0 + dt.timedelta(101))
+    assert standing.level == 3
+
+
+def test_refund_after_conversion_like_balance_and_ledger_follow_the_engine(program):
+    organisation = OrganisationFactory()
+    ReferralPartner.objects.create(
+        program=program, organisation=organisation, code="AB12CD", registered_at=T0
+    )
+    events = [
+        partner("p1", "AB12CD"),
+        client("c1", "a.ru", "AB12CD", 1),
+        activity("a1", "a.ru", 2),
+        payment("pay0", "a.ru", 3, product="tariff.company", months=12, amount="100.00"),
+        payment("pay1", "a.ru", 4, product="users.12", months=3, amount="1000.00"),
+    ]
+    intake.events_ingest(program=program, objs=events, received_at=NOW)
+    # level 3 after 121 points; the users.12 payment is a later purchase: 20% of 1000 = 200
+    standing = selectors.standing_of(program=program, code="AB12CD")
+    assert standing.bonus_accrued == Decimal("300.00")
+    assert standing.bonus_balance == Decimal("300.00")
+    intake.events_ingest(program=program, objs=[refund("r1", "pay1", 5)], received_at=NOW)
+    standing = selectors.standing_of(program=program, code="AB12CD")
+    assert standing.bonus_accrued == standing.bonus_balance == Decimal("100.00")
+    account = LedgerAccount.objects.get(organisation_id=organisation.pk, purpose="bonus_rub")
+    assert ledger.balance(account) == Decimal("-100.00")
+    assert ledger.check_invariants() == []
+    assert live.verify(program=program) == []
+
+
+def test_reviews_happen_on_time_without_new_events(program):
+    # given a partner at level 1 whose points all expire before the review
+    events = [partner("p1", "AB12CD")]
+    events += [client(f"c{i}", f"c{i}.ru", "AB12CD", 1) for i in range(15)]
+    events += [activity(f"a{i}", f"c{i}.ru", 2) for i in range(15)]
+    intake.events_ingest(program=program, objs=events, received_at=NOW)
+    assert PartnerState.objects.get(partner="AB12CD").level == 1
+    # when the minute task runs after the July review (the April review still saw the points
+    # granted on 12 January: they expire on 12 April)
+    july = dt.datetime(2025, 7, 11, tzinfo=MSK)
+    moved = live.partitions_catch_up(program=program, moment=july)
+    # then the July review found 0 active points: level 0, and a second run changes nothing
+    state = PartnerState.objects.get(partner="AB12CD")
+    assert moved == 1
+    assert state.level == 0
+    assert (
+        live.partitions_catch_up(program=program, moment=dt.datetime(2025, 7, 11, tzinfo=MSK)) == 0
+    )
+
+
+def test_a_late_partner_registration_moves_its_clients(program):
+    # the client arrives first with a code nobody registered yet (kept under that code)
+    intake.events_ingest(program=program, objs=[client("c1", "a.ru", "LATE01", 5)], received_at=NOW)
+    # then the partner's registration, dated before the client, arrives
+    intake.events_ingest(program=program, objs=[partner("p1", "LATE01", 1)], received_at=NOW)
+    standing = selectors.standing_of(program=program, code="LATE01")
+    assert standing.clients == 1
+    assert_live_equals_replay(program, NOW)
+
+
+def _stream(draw_ops, seed: int) -> list[dict]:
+    rng = random.Random(seed)
+    events = [partner("p1", "AAA111", 0), partner("p2", "BBB222", 3)]
+    clients: list[str] = []
+    payments: list[str] = []
+    for n, op in enumerate(draw_ops):
+        day = rng.uniform(0, 400)
+        if op == 0 or not clients:
+            name = f"c{n}.ru"
+            clients.append(name)
+            events.append(client(f"e{n}", name, rng.choice(["AAA111", "BBB222", None]), day))
+        elif op == 1:
+            events.append(activity(f"e{n}", rng.choice(clients), day, rng.randint(1, 8)))
+        elif op == 2:
+            product = rng.choice(["tariff.team", "tariff.company", "users.12", "disk.1tb", "x"])
+            events.append(
+                payment(
+                    f"e{n}",
+                    rng.choice(clients),
+                    day,
+                    product,
+                    rng.choice([3, 6, 12]),
+                    f"{rng.randint(1, 50000)}.{rng.randint(0, 99):02d}",
+                )
+            )
+            payments.append(f"e{n}")
+        elif payments:
+            events.append(refund(f"e{n}", rng.choice(payments), day))
+    return events
+
+
+@pytest.mark.django_db(transaction=True)
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    ops=st.lists(st.integers(min_value=0, max_value=3), min_size=5, max_size=60),
+    seed=st.integers(min_value=0, max_value=10_000),
+    batches=st.integers(min_value=1, max_value=6),
+    as_of_days=st.floats(min_value=0, max_value=700),
+)
+def test_live_equals_replay_on_random_streams(ops, seed, batches, as_of_days):
+    # given random events arriving shuffled in random batches
+    StoredEvent.objects.all().delete()
+    program = ProgramFactory()
+    events = _stream(ops, seed)
+    random.Random(seed).shuffle(events)
+    size = max(1, len(events) // batches)
+    for start in range(0, len(events), size):
+        intake.events_ingest(program=program, objs=events[start : start + size], received_at=NOW)
+    # then at any as-of time the live standing equals the replay of the stored events
+    as_of = T0 + dt.timedelta(days=as_of_days)
+    replay = run(stored(program), as_of=as_of)
+    for code, expected in replay.partners.items():
+        got = live.standing_at(program=program, code=code, as_of=as_of)
+        assert got is not None and got.standing == expected.standing
+    assert live.verify(program=program, as_of=NOW) == []
