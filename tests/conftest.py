@@ -119,3 +119,13 @@ def ledger_committed(transactional_db):
                 cursor.execute(f"DELETE FROM {model._meta.db_table}")
         if installed:
             install_immutability_triggers(connection)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_referral_cache():
+    """Each test starts with no live referral states in memory (ids repeat between tests)."""
+    from partnerhub.referrals.services.live import cache_clear
+
+    cache_clear()
+    yield
+    cache_clear()

@@ -21,6 +21,7 @@ from partnerhub.referrals.selectors import standing as st
 from partnerhub.referrals.services import intake, live
 from tests.referrals.pages_support import (
     NOW,
+    activity,
     at,
     client,
     ingest,
@@ -112,6 +113,35 @@ def test_export_csv_has_every_partner_with_its_balance(partners, login_as):
     assert a["next_review"] == "2026-04-10T09:00:00+03:00"  # Moscow time
     assert by_code["FILE01"]["organisation"] == ""
     assert by_code[partners["b"].code]["bonus_balance"] == "0.00"
+
+
+def test_bonus_balances_of_many_partners_take_one_query(
+    partners, program, login_as, django_assert_num_queries
+):
+    # given A with 2 700 accrued and 500 taken back by hand, B with nothing, and FILE01 (known
+    # only from files) with one active client (100 bonuses accrued, no ledger account)
+    a, b = partners["a"].code, partners["b"].code
+    login_as("vendor:administrator").post(
+        reverse("backoffice:referral_partner_adjust", args=[a]),
+        {"points": "", "amount": "−500,00", "reason": "Ошибочное начисление"},
+    )
+    ingest(
+        program,
+        [
+            client("f-c", "file-client.bitrix24.ru", 1, referral_code="FILE01"),
+            activity("f-a", "file-client.bitrix24.ru", 2),
+        ],
+    )
+    # when the balances of the three (and of an unknown code) are read in bulk
+    with django_assert_num_queries(1):
+        balances = st.bonus_balances(program=program, codes=[a, b, "FILE01", "NOPE"])
+    # then each is the ledger's balance, or what was accrued for the file-only partner, the same
+    # as one partner at a time; a code without a live state is absent
+    assert balances == {a: Decimal("2200.00"), b: Decimal("0.00"), "FILE01": Decimal("100.00")}
+    for code, balance in balances.items():
+        accrued = st.standing_of(program=program, code=code).bonus_accrued
+        assert st.bonus_balance(program=program, code=code, accrued=accrued) == balance, code
+    assert st.bonus_balances(program=program, codes=[]) == {}
 
 
 # --- one partner ----------------------------------------------------------------------------

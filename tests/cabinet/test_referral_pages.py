@@ -131,6 +131,19 @@ def test_dashboard_chart_data_spans_three_months_back_and_ahead(partner_a, login
     assert "js/referral_chart.js" in body
 
 
+def test_dashboard_computes_the_standing_once(partner_a, login_as, django_assert_max_num_queries):
+    # given partner A with history (4 grants, 3 bonus entries, a level change)
+    owner = login_as("a:owner")
+    # when its owner opens the dashboard
+    with django_assert_max_num_queries(13) as captured:
+        response = page(owner, "cabinet:referrals")
+    # then the live state is read once (not once per selector) and the page is complete
+    state_reads = [q for q in captured.captured_queries if "referrals_partnerstate" in q["sql"]]
+    assert len(state_reads) == 1
+    assert response.context["progress"]["needed"] == 41
+    assert response.context["kept_level"] == 2
+
+
 def test_a_partner_that_has_not_joined_sees_how_to_join(world, program, login_as):
     response = page(login_as("b:owner"), "cabinet:referrals")
     body = text(response)
@@ -249,6 +262,32 @@ def test_clients_page_is_paginated_in_few_queries(
     assert len(response.context["page"]) == 10
 
 
+# --- navigation -----------------------------------------------------------------------------
+
+REFERRAL_PAGES = (
+    "cabinet:referrals",
+    "cabinet:referral_bonuses",
+    "cabinet:referral_clients",
+    "cabinet:referral_link",
+    "cabinet:promo_codes",
+)
+
+
+def test_the_five_referral_pages_share_one_menu(partner_a, login_as):
+    owner = login_as("a:owner")
+    for name in REFERRAL_PAGES:
+        body = text(page(owner, name))
+        # then each page has the same submenu, with itself marked as the current page
+        menu = body[body.index('<nav class="subnav"') : body.index("</nav>", body.index("subnav"))]
+        for other in REFERRAL_PAGES:
+            assert f'href="{reverse(other)}"' in menu, (name, other)
+        assert f'<a href="{reverse(name)}" aria-current="page">' in menu, name
+        assert menu.count('aria-current="page"') == 1, name
+        # and the top menu has one item for the whole program
+        assert body.count(f'href="{reverse("cabinet:referrals")}"') == 2, name  # top + submenu
+        assert "Ссылка и промокоды" not in body, name
+
+
 # --- scoping --------------------------------------------------------------------------------
 
 
@@ -268,6 +307,27 @@ def test_partner_b_sees_only_its_own_referral_data(world, program, partner_a, lo
     assert (dashboard.context["standing"].level, dashboard.context["standing"].clients) == (0, 1)
     clients = page(b_owner, "cabinet:referral_clients", q="acme")
     assert list(clients.context["page"]) == []
+
+
+def test_a_partner_of_another_referral_program_than_the_first_sees_its_own_data(world, login_as):
+    # given the vendor's first referral program, which A has not joined, and a second one, which
+    # A joined with the spec story (level 2, 79 active points, one client)
+    referral_program(world.vendor)
+    second = referral_program(world.vendor)
+    code = join(second, world.partner_a).code
+    ingest(second, spec_story(code))
+    owner = login_as("a:owner")
+    # when A's owner opens the referral pages
+    dashboard = page(owner, "cabinet:referrals")
+    bonuses = page(owner, "cabinet:referral_bonuses")
+    clients = page(owner, "cabinet:referral_clients")
+    link = page(owner, "cabinet:referral_link")
+    # then every page shows the same partner, of the second program, with its data
+    assert dashboard.context["program"] == second
+    assert (dashboard.context["standing"].partner, dashboard.context["standing"].level) == (code, 2)
+    assert bonuses.context["standing"].bonus_accrued == Decimal("2700.00")
+    assert [c.client for c in clients.context["page"]] == ["acme.bitrix24.ru"]
+    assert {r.context["partner"].code for r in (dashboard, bonuses, clients, link)} == {code}
 
 
 def test_a_standing_not_computed_yet_is_said_so(world, program, login_as, monkeypatch):

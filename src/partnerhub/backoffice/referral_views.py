@@ -37,7 +37,6 @@ from partnerhub.core.access import access, allowed, vendor
 from partnerhub.core.clock import PROGRAM_TZ
 from partnerhub.core.errors import ApplicationError
 from partnerhub.core.forms import add_service_errors
-from partnerhub.core.models.ledger import LedgerAccount
 from partnerhub.core.money import MoneyFormField
 from partnerhub.core.pagination import paginate
 from partnerhub.partners.models import Program
@@ -56,8 +55,6 @@ IMPORT_MAX_BYTES = 50 * 1024 * 1024
 IMPORT_CHUNK = 10_000
 REJECTED_SHOWN = 500
 EXPORT_CHUNK = 1000
-CENT = Decimal("0.01")
-ZERO = Decimal("0.00")
 HISTORY_SHOWN = 200
 REASON_MAX = 200  # what the adjustment event keeps
 
@@ -249,33 +246,10 @@ def export_rows(program: Program, level: int | None = None) -> Any:
     yield from _export_chunk(writer, program, chunk)
 
 
-def bonus_balances(
-    partners: dict[str, ReferralPartner], states: list[PartnerState]
-) -> dict[str, Decimal]:
-    """Each partner's bonus balance in one query: the cached balance of the ``bonus_rub``
-    ledger account of its organisation (credit-normal: accrued minus converted; the ledger
-    check keeps the cache equal to the entries), or what was accrued for a partner known only
-    from event files (the rule of ``selectors.standing.bonus_balance``, in bulk)."""
-    org_ids = {p.organisation_id for p in partners.values() if p.organisation_id is not None}
-    accounts = {
-        org_id: -Decimal(cached).quantize(CENT)
-        for org_id, cached in LedgerAccount.objects.filter(
-            organisation_id__in=org_ids, purpose=live.BONUS_PURPOSE, currency="RUB"
-        ).values_list("organisation_id", "balance")
-    }
-    result: dict[str, Decimal] = {}
-    for state in states:
-        referral_partner = partners.get(state.partner)
-        if referral_partner is None or referral_partner.organisation_id is None:
-            result[state.partner] = state.bonus_accrued
-        else:
-            result[state.partner] = accounts.get(referral_partner.organisation_id, ZERO)
-    return result
-
-
 def _export_chunk(writer: Any, program: Program, states: list[PartnerState]) -> Any:
-    partners = organisations_by_code(program, [s.partner for s in states])
-    balances = bonus_balances(partners, states)
+    codes = [s.partner for s in states]
+    partners = organisations_by_code(program, codes)
+    balances = st.bonus_balances(program=program, codes=codes)
     for state in states:
         referral_partner = partners.get(state.partner)
         org = referral_partner.organisation if referral_partner else None

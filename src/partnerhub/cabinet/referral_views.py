@@ -1,10 +1,14 @@
 """Cabinet pages of the referral program: the partner's standing, bonus history and clients.
 
 Issue 5, item 7; spec referrals.md ("Standing: what a partner sees"). Any partner role reads.
-The referral partner is always the one of the asking user's own organisation
-(``selectors.standing.partner_of``), so a partner never reaches another partner's data; an
-organisation that has not joined the referral program sees a short explanation with a link to
-the programs page. Thin views: every read goes through ``referrals.selectors.standing``.
+The referral partner is always the one of the asking user's own organisation, found by the
+same rule as the link and promo code pages (``selectors.links.referral_partner_of``: its
+earliest registration in a referral program), and the pages show that partner's own program; so
+a partner never reaches another partner's data, and one registered in a referral program other
+than the vendor's first still sees its own. An organisation that has not joined the referral
+program sees a short explanation with a link to the programs page. Thin views: every read goes
+through ``referrals.selectors``; the dashboard computes the standing once (``history_of``) and
+hands it to the other selectors.
 
 Decisions: the chart spans the three calendar months before today and the three after (Moscow
 dates); the days ahead show the points that stay active if nothing new happens (grants only
@@ -34,6 +38,7 @@ from partnerhub.referrals.engine.months import add_months_to_date
 from partnerhub.referrals.engine.results import BonusEntry, Grant
 from partnerhub.referrals.models import ReferralPartner
 from partnerhub.referrals.selectors import standing as st
+from partnerhub.referrals.selectors.links import referral_partner_of
 
 ANY_PARTNER = partner()
 CHART_MONTHS_BACK = 3
@@ -69,12 +74,11 @@ class Membership:
 
 
 def membership_of(request: HttpRequest) -> Membership:
-    """The user's organisation and its referral partner (None when it has not joined)."""
+    """The user's organisation, its referral partner and that partner's program (both None when
+    it has not joined)."""
     org = organisation_of(request.user)
-    program = st.program_for_vendor()
-    referral_partner = (
-        st.partner_of(program=program, organisation=org) if program is not None else None
-    )
+    referral_partner = referral_partner_of(org)
+    program = referral_partner.program if referral_partner is not None else None
     return Membership(organisation=org, program=program, partner=referral_partner)
 
 
@@ -170,23 +174,30 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         return _pending(request, "cabinet/referrals/dashboard.html", membership)
     now = clock.now()
     today = clock.local_date(now)
-    next_review, kept_level = st.level_kept_today(program=program, code=code) or (
-        history.standing.next_review,
-        history.standing.level,
+    standing = history.standing  # computed once; the selectors below reuse ``history``
+    next_review, kept_level = st.level_kept_today(program=program, code=code, result=history) or (
+        standing.next_review,
+        standing.level,
     )
-    progress = st.progress(program=program, code=code) or (history.standing.level, 0, None, 0)
+    progress = st.progress(program=program, code=code, result=history) or (
+        standing.level,
+        0,
+        None,
+        0,
+    )
     series = st.points_series(
         program=program,
         code=code,
         start=add_months_to_date(today, -CHART_MONTHS_BACK),
         end=add_months_to_date(today, CHART_MONTHS_AHEAD),
+        result=history,
     )
     grants = active_grants(history.grants, now)
     context = {
         "org": membership.organisation,
         "partner": referral_partner,
         "program": program,
-        "standing": history.standing,
+        "standing": standing,
         "progress": progress_view(*progress),
         "next_review": next_review,
         "kept_level": kept_level,

@@ -271,16 +271,16 @@ class Posting:
     memo: str = ""
 
 
-def post_many(postings: Sequence[Posting]) -> int:
+def post_many(postings: Sequence[Posting]) -> set[str]:
     """Post many transactions at once (bulk inserts, one balance move per account).
 
     For producers that post thousands of small transactions in one go (the referral engine's
     accruals). Same rules as ``post``: balanced, positive, limits enforced (a breach rolls the
     whole batch back); a reference already posted is skipped when its content is the same and
-    raises ``Conflict`` when it differs. Returns the number of transactions written.
+    raises ``Conflict`` when it differs. Returns the references written now.
     """
     if not postings:
-        return 0
+        return set()
     moment = now()
     checked = [(p, _validated(p.lines)) for p in postings]
     refs = [p.idempotency_ref for p in postings]
@@ -306,7 +306,7 @@ def post_many(postings: Sequence[Posting]) -> int:
             reverses=None,
         )
     if not fresh:
-        return 0
+        return set()
     for posting, _entries in fresh:
         if posting.occurred_at is not None and posting.occurred_at > moment:
             raise InvalidEntry(_("Дата операции не может быть в будущем."))
@@ -338,7 +338,7 @@ def post_many(postings: Sequence[Posting]) -> int:
             batch_size=500,
         )
         _move_balances([e for _posting, entries in fresh for e in entries])
-    return len(fresh)
+    return {posting.idempotency_ref for posting, _entries in fresh}
 
 
 def _chunks(items: Sequence[str], size: int) -> list[Sequence[str]]:

@@ -1,4 +1,5 @@
-"""Admin of notifications: read-only views of the in-app notifications and of sent email."""
+"""Admin of notifications: read-only views of the in-app notifications, of sent email and of the
+users' email preferences (changed by the users themselves in the cabinet)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from partnerhub.notifications.models import EmailSent, Notification
+from partnerhub.core.admin.readonly import ReadOnlyAdminMixin
+from partnerhub.notifications.models import EmailSent, Notification, NotificationPreference
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
@@ -34,3 +36,13 @@ class EmailSentAdmin(ReadOnlyAdmin):
     list_display = ("claimed_at", "recipient", "template", "sent_at", "event_id")
     list_filter = ("template",)
     search_fields = ("recipient",)
+
+
+@admin.register(NotificationPreference)
+class NotificationPreferenceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    """Which optional emails each user switched off (no row: the email is sent)."""
+
+    list_display = ("user", "event_type", "email", "updated_at")
+    list_filter = ("event_type", "email")
+    search_fields = ("user__email", "event_type")
+    list_select_related = ("user",)

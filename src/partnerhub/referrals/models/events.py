@@ -64,17 +64,24 @@ class StoredEvent(AppendOnlyModel):
 
 
 class EventPartition(models.Model):
-    """Which partner's state an event belongs to (derived; moves on re-partitioning)."""
+    """Which partner's state an event belongs to (derived; moves on re-partitioning).
 
-    event = models.OneToOneField(
-        StoredEvent, on_delete=models.CASCADE, primary_key=True, related_name="partition"
-    )
+    Keyed by the event's id (not a foreign key) so that intake writes both tables with plain
+    multi-row inserts."""
+
     program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="+")
+    event_id = models.CharField(max_length=100)
+    type = models.CharField(max_length=40)
     partner = models.CharField(max_length=200, blank=True)
     client = models.CharField(max_length=200, blank=True)
     at_us = models.BigIntegerField()
 
     class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["program", "event_id"], name="referral_partition_unique"
+            )
+        ]
         indexes = [
             models.Index(fields=["program", "partner", "at_us"], name="referral_partition_time"),
             models.Index(fields=["program", "client"], name="referral_partition_client"),
@@ -104,6 +111,7 @@ class PartnerState(models.Model):
     clients = models.IntegerField(_("клиентов"), default=0)
     active_clients = models.IntegerField(_("активных клиентов"), default=0)
     next_review = models.DateTimeField(_("следующий пересмотр"), null=True)
+    generation = models.IntegerField(default=0)
     notify_us = models.BigIntegerField(_("ближайшее уведомление о сгорании"), null=True)
     expiry_notified_us = models.BigIntegerField(default=0)
     updated_at = models.DateTimeField(_("обновлено"), default=now)

@@ -2,20 +2,24 @@
 
 A partner's standing as of a time comes from the live state (``services.live.standing_at``);
 ``bonus_balance`` comes from the ledger for partners with an organisation (accrued minus
-converted), and equals what was accrued for partners known only from event files.
+converted), and equals what was accrued for partners known only from event files
+(``bonus_balances``: the same for many partners in one query). The dashboard's selectors take
+the ``PartnerResult`` the page computed once (``history_of``) instead of computing it again.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Iterable
 from decimal import Decimal
 
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from partnerhub.core import ledger
 from partnerhub.core.clock import now
 from partnerhub.core.models.ledger import LedgerAccount
+from partnerhub.core.money import quantize
 from partnerhub.partners.models import Organisation, Program, ProgramKind
 from partnerhub.referrals.engine import PartnerResult, Standing
 from partnerhub.referrals.models.events import (
@@ -28,8 +32,11 @@ from partnerhub.referrals.models.partner import ReferralPartner
 from partnerhub.referrals.selectors.config import current_config
 from partnerhub.referrals.services import live
 
+ZERO = Decimal("0.00")
+
 __all__ = [
     "bonus_balance",
+    "bonus_balances",
     "clients_of",
     "history_of",
     "level_kept_today",
@@ -98,6 +105,38 @@ def bonus_balance(
     return -ledger.balance(account, at=at)
 
 
+def bonus_balances(*, program: Program, codes: Iterable[str]) -> dict[str, Decimal]:
+    """The bonus balance of each of ``codes`` that has a live state, in one query: the rule of
+    ``bonus_balance`` in bulk, from the cached balance of each organisation's ``bonus_rub``
+    ledger account (credit-normal: accrued minus converted; ``ledger check`` keeps the cache
+    equal to the entries), or what was accrued for a partner known only from event files.
+    Codes without a live state are absent."""
+    codes = list(codes)
+    if not codes:
+        return {}
+    organisation = ReferralPartner.objects.filter(program=program, code=OuterRef("partner")).values(
+        "organisation_id"
+    )[:1]
+    account = LedgerAccount.objects.filter(
+        organisation_id=OuterRef("org_id"),
+        purpose=live.BONUS_PURPOSE,
+        currency="RUB",
+    ).values("balance")[:1]
+    rows = (
+        PartnerState.objects.filter(program=program, partner__in=codes)
+        .annotate(org_id=Subquery(organisation))
+        .annotate(cached=Subquery(account))
+        .values_list("partner", "bonus_accrued", "org_id", "cached")
+    )
+    balances: dict[str, Decimal] = {}
+    for code, accrued, organisation_id, cached in rows:
+        if organisation_id is None:
+            balances[code] = quantize(accrued)
+        else:
+            balances[code] = -quantize(cached) if cached is not None else ZERO
+    return balances
+
+
 def history_of(
     *, program: Program, code: str, as_of: dt.datetime | None = None
 ) -> PartnerResult | None:
@@ -125,11 +164,18 @@ def standing_of(
 
 
 def points_series(
-    *, program: Program, code: str, start: dt.date, end: dt.date
+    *,
+    program: Program,
+    code: str,
+    start: dt.date,
+    end: dt.date,
+    result: PartnerResult | None = None,
 ) -> list[tuple[dt.date, int]]:
     """Active points at the start of each day from ``start`` to ``end`` (Moscow days), from
-    the grants known now (future days assume no new points)."""
-    result = live.standing_at(program=program, code=code, as_of=now())
+    the grants known now (future days assume no new points). ``result``: the partner's history
+    as of now when the caller has it already (``history_of``), so it is not computed again."""
+    if result is None:
+        result = live.standing_at(program=program, code=code, as_of=now())
     if result is None:
         return []
     tz = dt.timezone(dt.timedelta(hours=3))
@@ -149,18 +195,31 @@ def points_series(
     return series
 
 
-def level_kept_today(*, program: Program, code: str) -> tuple[dt.datetime, int] | None:
-    """(next review, the level the partner would keep if the review were now)."""
-    standing = standing_of(program=program, code=code)
+def _standing_now(program: Program, code: str, result: PartnerResult | None) -> Standing | None:
+    """The standing of ``result`` when given (the caller computed it as of now), else now's."""
+    if result is not None:
+        return result.standing
+    return standing_of(program=program, code=code)
+
+
+def level_kept_today(
+    *, program: Program, code: str, result: PartnerResult | None = None
+) -> tuple[dt.datetime, int] | None:
+    """(next review, the level the partner would keep if the review were now). ``result``: the
+    partner's history as of now when the caller has it already (``history_of``)."""
+    standing = _standing_now(program, code, result)
     if standing is None:
         return None
     config = current_config(program)
     return standing.next_review, min(standing.level, config.level_for(standing.active_points))
 
 
-def progress(*, program: Program, code: str) -> tuple[int, int, int | None, int] | None:
-    """(level, active points, next level or None at the top, points still needed for it)."""
-    standing = standing_of(program=program, code=code)
+def progress(
+    *, program: Program, code: str, result: PartnerResult | None = None
+) -> tuple[int, int, int | None, int] | None:
+    """(level, active points, next level or None at the top, points still needed for it).
+    ``result``: the partner's history as of now when the caller has it already."""
+    standing = _standing_now(program, code, result)
     if standing is None:
         return None
     config = current_config(program)

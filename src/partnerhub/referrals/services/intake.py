@@ -22,10 +22,11 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from partnerhub.core.clock import now
 from partnerhub.partners.models import Program
@@ -39,6 +40,7 @@ from partnerhub.referrals.models.events import (
     StoredEvent,
 )
 from partnerhub.referrals.services import live
+from partnerhub.referrals.services.bulk import insert_rows
 
 __all__ = ["IngestResult", "events_ingest", "portal_event_record"]
 
@@ -160,8 +162,8 @@ class _Resolver:
         self.payment_partition: dict[str, tuple[str, str]] = {}
         for chunk in _chunks(sorted(payments)):
             for event_id, partner, client in EventPartition.objects.filter(
-                program=program, event__event_id__in=chunk, event__type="payment"
-            ).values_list("event__event_id", "partner", "client"):
+                program=program, event_id__in=chunk, type="payment"
+            ).values_list("event_id", "partner", "client"):
                 self.payment_partition[event_id] = (partner, client)
 
     def client_candidate(self, event: Event) -> str:
@@ -239,87 +241,126 @@ def _subject(event: Event) -> str:
 
 
 def _store(batch: _Batch, events: list[Event]) -> None:
-    program = batch.program
-    rows = StoredEvent.objects.bulk_create(
+    program_id = batch.program.pk
+    ops = connection.ops
+    received = ops.adapt_datetimefield_value(batch.received_at)
+    insert_rows(
+        StoredEvent,
         [
-            StoredEvent(
-                program=program,
-                event_id=e.id,
-                type=e.type,
-                at=e.at,
-                at_us=e.us,
-                subject=_subject(e),
-                link_code=(e.data.get("referral_code") or "")[:200]
-                if e.type == "client.registered"
-                else "",
-                promo_key=promo_key(e.data["promo_code"])
-                if e.type == "client.registered" and e.data.get("promo_code")
-                else promo_key(e.data["code"])
-                if e.type.startswith("promo_code.")
-                else "",
-                raw=e.data,
-                source=batch.source,
-                received_at=batch.received_at,
+            "program_id",
+            "event_id",
+            "type",
+            "at",
+            "at_us",
+            "subject",
+            "link_code",
+            "promo_key",
+            "raw",
+            "source",
+            "received_at",
+        ],
+        [
+            (
+                program_id,
+                e.id,
+                e.type,
+                ops.adapt_datetimefield_value(e.at),
+                e.us,
+                _subject(e)[:200],
+                _link_code(e),
+                _promo_key(e),
+                ops.adapt_json_value(e.data, None),
+                batch.source,
+                received,
             )
             for e in events
         ],
-        batch_size=500,
     )
-    EventPartition.objects.bulk_create(
+    insert_rows(
+        EventPartition,
+        ["program_id", "event_id", "type", "partner", "client", "at_us"],
         [
-            EventPartition(
-                event=row,
-                program=program,
-                partner=batch.partition[e.id],
-                client=batch.client_of[e.id],
-                at_us=e.us,
-            )
-            for row, e in zip(rows, events, strict=True)
+            (program_id, e.id, e.type, batch.partition[e.id], batch.client_of[e.id], e.us)
+            for e in events
         ],
-        batch_size=500,
     )
-    new_clients = {}
+    first_registrations: dict[str, Event] = {}
     for e in events:
         if e.type == "client.registered":
-            new_clients.setdefault(e.data["client"], e)
-    if new_clients:
-        existing = set()
-        for chunk in _chunks(sorted(new_clients)):
-            existing.update(
-                ReferralClient.objects.filter(program=program, client__in=chunk).values_list(
-                    "client", flat=True
-                )
+            first_registrations.setdefault(e.data["client"], e)
+    zero = Decimal("0.00")
+    insert_rows(
+        ReferralClient,
+        [
+            "program_id",
+            "client",
+            "partner",
+            "partition",
+            "reason",
+            "registered_at",
+            "active_at",
+            "payments",
+            "paid",
+        ],
+        [
+            (
+                program_id,
+                client,
+                "",
+                batch.partition[e.id],
+                "",
+                ops.adapt_datetimefield_value(e.at),
+                None,
+                0,
+                zero,
             )
-        ReferralClient.objects.bulk_create(
-            [
-                ReferralClient(
-                    program=program,
-                    client=client,
-                    partition=batch.partition[e.id],
-                    registered_at=e.at,
-                )
-                for client, e in new_clients.items()
-                if client not in existing
-            ],
-            batch_size=500,
-        )
-    if batch.rejected:
-        EventRejection.objects.bulk_create(
-            [
-                EventRejection(
-                    program=program,
-                    stage=RejectionStage.INTAKE,
-                    event_id=str(r["id"] or "")[:200],
-                    position=r["index"],
-                    reason=r["reason"][:300],
-                    raw=None,
-                    source=batch.source,
-                    received_at=batch.received_at,
-                )
-                for r in batch.rejected
-            ],
-            batch_size=500,
-        )
+            for client, e in first_registrations.items()
+        ],
+        conflict=["program_id", "client"],
+    )
+    insert_rows(
+        EventRejection,
+        [
+            "program_id",
+            "stage",
+            "partner",
+            "event_id",
+            "position",
+            "reason",
+            "raw",
+            "source",
+            "received_at",
+        ],
+        [
+            (
+                program_id,
+                RejectionStage.INTAKE,
+                "",
+                str(r["id"] or "")[:200],
+                r["index"],
+                r["reason"][:300],
+                None,
+                batch.source,
+                received,
+            )
+            for r in batch.rejected
+        ],
+    )
+
+
+def _link_code(event: Event) -> str:
+    if event.type != "client.registered":
+        return ""
+    return str(event.data.get("referral_code") or "")[:200]
+
+
+def _promo_key(event: Event) -> str:
+    if event.type == "client.registered":
+        promo = event.data.get("promo_code")
+        return promo_key(promo)[:200] if promo else ""
+    if event.type.startswith("promo_code."):
+        return promo_key(event.data["code"])[:200]
+    return ""
 
 
 def events_ingest(

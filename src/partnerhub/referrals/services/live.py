@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import pickle
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -63,16 +64,17 @@ from partnerhub.referrals.models.events import (
 )
 from partnerhub.referrals.models.partner import ReferralPartner
 from partnerhub.referrals.selectors.config import config_set
+from partnerhub.referrals.services.bulk import update_rows
 
 __all__ = [
     "Mismatch",
+    "cache_clear",
     "partition_recompute",
     "partitions_apply",
     "partitions_catch_up",
     "recompute",
     "repartition_after",
     "standing_at",
-    "state_load",
     "verify",
 ]
 
@@ -80,6 +82,14 @@ BONUS_PURPOSE = "bonus_rub"
 EXPENSE_PURPOSE = "bonus_expense"
 EXPIRY_NOTICE = dt.timedelta(days=14)
 PICKLE_PROTOCOL = 5
+#: The saved state is rewritten after this many events (and at every late event, level change
+#: or correction); in between, a reader replays the partner's newer stored events onto it.
+BLOB_EVERY = 2_000
+#: Live states kept in this process's memory, most recently used first.
+CACHE_SIZE = 2_000
+MIN_KEY = -(2**62)
+#: Events kept in memory since a partner's last checkpoint, at most.
+RECENT_LIMIT = 20_000
 
 
 def to_us(moment: dt.datetime) -> int:
@@ -89,12 +99,50 @@ def to_us(moment: dt.datetime) -> int:
 
 @dataclass
 class _Live:
-    """What a ``PartnerState`` blob holds: the engine and the bookkeeping beside it."""
+    """What a ``PartnerState`` blob holds: the engine and the bookkeeping beside it.
+
+    ``posted`` mirrors the ledger postings made for the engine's bonus entries (by entry ref);
+    ``generation`` changes at every recomputation from a checkpoint, so that a copy made before
+    it (another process's cache, an older blob) is never continued; ``unsaved`` counts events
+    applied since the blob was last written. In memory only (never in the blob): ``recent``,
+    the events applied since the latest checkpoint (``recent_from``, whose pickled engine is
+    ``recent_checkpoint``), so that a late event after that checkpoint is recomputed without
+    reading the database. ``before_advance`` is the engine as it was after its last event,
+    before time was moved on (reviews and expiries with no events, ``partitions_catch_up``):
+    events after that last event but before the time reached continue from it.
+    """
 
     engine: Engine
     posted: dict[str, Decimal] = field(default_factory=dict)
     corrections: int = 0
     levels_seen: int = 0
+    generation: int = 0
+    unsaved: int = 0
+    rejections_saved: int = 0
+    recent: list[Event] | None = None
+    recent_from: int = MIN_KEY
+    recent_checkpoint: bytes | None = None
+    before_advance: bytes | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.update(recent=None, recent_from=MIN_KEY, recent_checkpoint=None)
+        return state
+
+
+_CACHE: OrderedDict[tuple[int, str], _Live] = OrderedDict()
+
+
+def cache_clear() -> None:
+    """Forget the states kept in memory (tests; a worker may call it any time)."""
+    _CACHE.clear()
+
+
+def _cache_put(key: tuple[int, str], live: _Live) -> None:
+    _CACHE[key] = live
+    _CACHE.move_to_end(key)
+    while len(_CACHE) > CACHE_SIZE:
+        _CACHE.popitem(last=False)
 
 
 def _dump(live: _Live) -> bytes:
@@ -105,45 +153,47 @@ def _load(blob: bytes | memoryview) -> _Live:
     return pickle.loads(bytes(blob))  # noqa: S301 - our own state, written by _dump only
 
 
-def state_load(row: PartnerState, configs: ConfigSet) -> _Live:
-    """The live state of ``row`` with the program's current configuration versions."""
-    live = _load(row.state)
-    live.engine.configs = configs
-    return live
-
-
-def _stored_events(program: Program, code: str, since_us: int, until_us: int | None) -> list[Event]:
-    """The partner's stored events with ``since_us <= at``, (``<= until_us``), in time order."""
-    rows = EventPartition.objects.filter(program=program, partner=code, at_us__gte=since_us)
+def _stored_events(
+    program: Program,
+    code: str,
+    since_us: int,
+    until_us: int | None = None,
+    after: tuple[int, str] | None = None,
+) -> list[Event]:
+    """The partner's stored events from ``since_us`` (to ``until_us``; after the key
+    ``after``), in time order."""
+    ids = EventPartition.objects.filter(program=program, partner=code, at_us__gte=since_us)
     if until_us is not None:
-        rows = rows.filter(at_us__lte=until_us)
-    events = [
-        parse_event(raw, pk)
-        for pk, raw in rows.values_list("event_id", "event__raw").order_by("at_us")
-    ]
+        ids = ids.filter(at_us__lte=until_us)
+    rows = StoredEvent.objects.filter(program=program, event_id__in=ids.values("event_id"))
+    events = [parse_event(raw, pk) for pk, raw in rows.values_list("pk", "raw")]
+    if after is not None:
+        events = [e for e in events if (e.us, e.id) > after]
     return in_order(events)
 
 
 class _Run:
     """Feeding one partner's engine, with checkpoints before each review it passes."""
 
-    def __init__(self, program: Program, code: str, live: _Live) -> None:
+    def __init__(self, program: Program, code: str, live: _Live, *, checkpoints: bool = True):
         self.program = program
         self.code = code
         self.live = live
+        self.keep = checkpoints
         self.checkpoints: list[StateCheckpoint] = []
 
     def _to(self, us: int) -> None:
         engine = self.live.engine
         while (review := engine.next_review_us()) is not None and review <= us:
-            self.checkpoints.append(
-                StateCheckpoint(
-                    program=self.program,
-                    partner=self.code,
-                    at_us=review,
-                    state=pickle.dumps(engine, protocol=PICKLE_PROTOCOL),
+            if self.keep:
+                blob = pickle.dumps(engine, protocol=PICKLE_PROTOCOL)
+                self.checkpoints.append(
+                    StateCheckpoint(
+                        program=self.program, partner=self.code, at_us=review, state=blob
+                    )
                 )
-            )
+                self.live.recent, self.live.recent_from = [], review
+                self.live.recent_checkpoint = blob
             engine.advance_all(review)
 
     def apply(self, events: Iterable[Event]) -> None:
@@ -151,17 +201,82 @@ class _Run:
         for event in events:
             self._to(event.us)
             engine.apply((event,))
+            self.live.before_advance = None
+            recent = self.live.recent
+            if recent is not None:
+                recent.append(event)
+                if len(recent) > RECENT_LIMIT:  # a partner without reviews: use the database
+                    self.live.recent = None
 
     def advance(self, us: int) -> None:
+        engine = self.live.engine
+        if us <= engine.horizon_us:
+            return
+        if self.live.before_advance is None:
+            self.live.before_advance = pickle.dumps(engine, protocol=PICKLE_PROTOCOL)
         self._to(us)
-        if us > self.live.engine.horizon_us:
-            self.live.engine.advance_all(us)
+        if us > engine.horizon_us:
+            engine.advance_all(us)
 
-    def save_checkpoints(self) -> None:
-        if self.checkpoints:
-            StateCheckpoint.objects.bulk_create(
-                self.checkpoints, batch_size=200, ignore_conflicts=True
+
+def _fresh(live: _Live, row: PartnerState) -> bool:
+    engine = live.engine
+    return (
+        live.generation == row.generation
+        and engine.last_key == (row.last_us, row.last_id)
+        and engine.horizon_us == row.horizon_us
+    )
+
+
+def _current(
+    program: Program,
+    code: str,
+    row: PartnerState | None,
+    configs: ConfigSet,
+    *,
+    take: bool,
+    batch: frozenset[str] = frozenset(),
+) -> tuple[_Live, list[StateCheckpoint]]:
+    """The partner's live state as of its last event and advance: this process's copy when it
+    is the latest (``take``: writers only, it leaves the cache until their commit), else the
+    saved blob with the newer stored events replayed onto it."""
+    if row is None:
+        return _Live(Engine(configs), recent=[]), []
+    key = (program.pk, code)
+    if take:
+        cached = _CACHE.pop(key, None)
+        if cached is not None and _fresh(cached, row):
+            cached.engine.configs = configs
+            return cached, []
+    live = _load(row.state)
+    live.engine.configs = configs
+    run = _Run(program, code, live, checkpoints=take)
+    if live.generation != row.generation:  # pragma: no cover - late paths write the blob
+        live.engine = Engine(configs)
+        live.generation = row.generation
+        run.apply(_stored_events(program, code, MIN_KEY, row.last_us))
+    elif live.engine.last_key < (row.last_us, row.last_id):
+        # the events applied since the blob was written, not those of the batch being applied
+        # now (``batch``: stored already, some of them late, so not told apart by time)
+        row_key = (row.last_us, row.last_id)
+        tail = [
+            e
+            for e in _stored_events(
+                program, code, live.engine.last_key[0], row.last_us, after=live.engine.last_key
             )
+            if (e.us, e.id) <= row_key and e.id not in batch
+        ]
+        if tail and tail[0].us < live.engine.horizon_us:
+            # the blob was moved on in time after its last event: continue from before that
+            if live.before_advance is None:  # pragma: no cover - advancing always keeps it
+                raise RuntimeError(f"referral state of {code} cannot be continued")
+            live.engine = pickle.loads(live.before_advance)  # noqa: S301 - our own state
+            live.engine.configs = configs
+            live.before_advance = None
+        run.apply(tail)
+    if row.horizon_us > live.engine.horizon_us:
+        run.advance(row.horizon_us)
+    return live, run.checkpoints
 
 
 def _restore(program: Program, code: str, since_us: int, configs: ConfigSet) -> tuple[Engine, int]:
@@ -172,7 +287,7 @@ def _restore(program: Program, code: str, since_us: int, configs: ConfigSet) -> 
         .order_by("-at_us")
         .first()
     )
-    start = checkpoint.at_us if checkpoint is not None else -(2**62)
+    start = checkpoint.at_us if checkpoint is not None else MIN_KEY
     StateCheckpoint.objects.filter(program=program, partner=code, at_us__gt=start).delete()
     if checkpoint is None:
         return Engine(configs), start
@@ -213,55 +328,85 @@ def partitions_apply(*, program: Program, new_events: dict[str, list[Event]]) ->
     configs = config_set(program)
     codes = sorted(new_events)
     rows = _lock_states(program, codes)
-    organisations = _organisations(program, codes)
-    sync = _Sync(program, organisations)
+    writer = _Writer(program, _organisations(program, codes))
     for code in codes:
         events = in_order(new_events[code])
         row = rows.get(code)
-        if row is None:
-            live = _Live(Engine(configs))
+        batch = frozenset(e.id for e in events)
+        live, checkpoints = _current(program, code, row, configs, take=True, batch=batch)
+        engine = live.engine
+        first = events[0]
+        late = (first.us, first.id) <= engine.last_key
+        touched: set[Any] | None = {e.data.get("client") for e in events}
+        if not late and first.us >= engine.horizon_us:
             run = _Run(program, code, live)
             run.apply(events)
-            touched = {e.data.get("client") for e in events}
+        elif not late and live.before_advance is not None:
+            # after the last event, before the time the state was moved on to: continue from
+            # the state as it was after that event, then move on again
+            horizon = engine.horizon_us
+            live.engine = pickle.loads(live.before_advance)  # noqa: S301 - our own state
+            live.engine.configs = configs
+            live.before_advance = None
+            live.recent, live.recent_from, live.recent_checkpoint = None, MIN_KEY, None
+            StateCheckpoint.objects.filter(
+                program=program, partner=code, at_us__gt=first.us
+            ).delete()
+            checkpoints = []
+            run = _Run(program, code, live)
+            run.apply(events)
+            run.advance(horizon)
         else:
-            live = state_load(row, configs)
-            first = events[0]
-            engine = live.engine
-            if (first.us, first.id) > engine.last_key and first.us >= engine.horizon_us:
-                run = _Run(program, code, live)
-                run.apply(events)
-                touched = {e.data.get("client") for e in events}
+            late = True
+            horizon = engine.horizon_us
+            if live.recent is not None and first.us >= live.recent_from:
+                replay = in_order([*live.recent, *events])
+                live.engine = (
+                    pickle.loads(live.recent_checkpoint)  # noqa: S301 - our own state
+                    if live.recent_checkpoint is not None
+                    else Engine(configs)
+                )
+                live.engine.configs = configs
+                StateCheckpoint.objects.filter(
+                    program=program, partner=code, at_us__gt=live.recent_from
+                ).delete()
             else:
-                horizon = engine.horizon_us
                 live.engine, start = _restore(program, code, first.us, configs)
-                run = _Run(program, code, live)
-                run.apply(_stored_events(program, code, start, None))
-                run.advance(horizon)
-                touched = None
-        run.save_checkpoints()
-        _save(program, code, row, live, touched, sync)
-    sync.flush()
+                replay = _stored_events(program, code, start)
+                live.recent, live.recent_from, live.recent_checkpoint = None, MIN_KEY, None
+            live.recent = [] if live.recent is not None else None
+            live.generation += 1
+            checkpoints = []
+            live.before_advance = None
+            run = _Run(program, code, live)
+            run.apply(replay)
+            run.advance(horizon)
+            touched = None
+        live.unsaved += len(events)
+        writer.add(code, row, live, [*checkpoints, *run.checkpoints], touched, persist=late)
+    writer.flush()
 
 
 def partition_recompute(*, program: Program, code: str) -> None:
     """Rebuild one partner's state from all its stored events (a move between partitions,
     the recompute button)."""
     configs = config_set(program)
-    rows = _lock_states(program, [code])
-    row = rows.get(code)
-    old = state_load(row, configs) if row is not None else None
+    row = _lock_states(program, [code]).get(code)
+    old, _checkpoints = _current(program, code, row, configs, take=True)
     StateCheckpoint.objects.filter(program=program, partner=code).delete()
-    live = _Live(Engine(configs))
-    if old is not None:
-        live.posted, live.corrections = old.posted, old.corrections
-        live.levels_seen = old.levels_seen
+    live = _Live(
+        Engine(configs),
+        posted=old.posted,
+        corrections=old.corrections,
+        levels_seen=old.levels_seen,
+        generation=old.generation + 1,
+    )
     run = _Run(program, code, live)
-    run.apply(_stored_events(program, code, -(2**62), None))
-    run.advance(to_us(now()))
-    run.save_checkpoints()
-    sync = _Sync(program, _organisations(program, [code]))
-    _save(program, code, row, live, None, sync)
-    sync.flush()
+    run.apply(_stored_events(program, code, MIN_KEY))
+    run.advance(max(to_us(now()), old.engine.horizon_us))
+    writer = _Writer(program, _organisations(program, [code]))
+    writer.add(code, row, live, run.checkpoints, None, persist=True)
+    writer.flush()
 
 
 def repartition_after(*, program: Program, events: Sequence[Event]) -> None:
@@ -310,19 +455,62 @@ def repartition_after(*, program: Program, events: Sequence[Event]) -> None:
         partition_recompute(program=program, code=code)
 
 
-# --- saving a state: standing columns, clients, rejections, ledger, notifications -----------
+# --- writing states back: standing columns, clients, rejections, ledger, notifications ------
 
 
-class _Sync:
-    """Ledger postings and outbox events of one batch, written together at the end."""
+@dataclass
+class _Notice:
+    ref: str
+    event_type: str
+    payload: dict[str, Any]
+    organisation_id: int
+
+
+STATE_COLUMNS = (
+    "last_us",
+    "last_id",
+    "horizon_us",
+    "due_us",
+    "notify_us",
+    "expiry_notified_us",
+    "generation",
+    "registered",
+    "level",
+    "active_points",
+    "points_total",
+    "bonus_accrued",
+    "clients",
+    "active_clients",
+    "next_review",
+    "updated_at",
+)
+
+
+CLIENT_COLUMNS = ("partner", "reason", "active_at", "payments", "paid")
+
+
+class _Writer:
+    """Everything a batch writes besides the events, gathered and written in a few statements
+    at the end: state rows, client rows, rejections, checkpoints, ledger postings, notices."""
 
     def __init__(self, program: Program, organisations: dict[str, int]) -> None:
         self.program = program
         self.organisations = organisations
         self.postings: list[ledger.Posting] = []
+        self.notices: list[_Notice] = []
+        self.checkpoints: list[StateCheckpoint] = []
+        self.new_rows: list[PartnerState] = []
+        self.updates: list[tuple[Any, ...]] = []
+        self.updates_with_state: list[tuple[Any, ...]] = []
+        self.clients: list[tuple[Any, ...]] = []
+        self.rejections: list[EventRejection] = []
+        self.cleared_rejections: list[str] = []
+        self.cached: list[tuple[tuple[int, str], _Live]] = []
         self._accounts: dict[int | None, Any] = {}
 
-    def account(self, organisation_id: int | None) -> Any:
+    # ledger -------------------------------------------------------------------------------
+
+    def _account(self, organisation_id: int | None) -> Any:
         if organisation_id not in self._accounts:
             if organisation_id is None:
                 self._accounts[None] = ledger.account_get_or_create(
@@ -334,32 +522,214 @@ class _Sync:
                 )
         return self._accounts[organisation_id]
 
-    def post(
-        self, code: str, ref: str, amount: Decimal, entry: BonusEntry | None, memo: str
-    ) -> None:
+    def _post(self, code: str, ref: str, amount: Decimal, entry: BonusEntry | None) -> str:
         organisation_id = self.organisations[code]
-        expense, bonus = self.account(None), self.account(organisation_id)
+        expense, bonus = self._account(None), self._account(organisation_id)
         value = abs(amount)
         if amount > 0:
             lines = [ledger.Line(expense, debit=value), ledger.Line(bonus, credit=value)]
         else:
             lines = [ledger.Line(bonus, debit=value), ledger.Line(expense, credit=value)]
+        ledger_ref = f"referrals:{self.program.pk}:{code}:{ref}"
         moment = now()
         self.postings.append(
             ledger.Posting(
                 kind=f"referral_{entry.kind}" if entry is not None else "referral_correction",
                 lines=lines,
-                idempotency_ref=f"referrals:{self.program.pk}:{code}:{ref}",
+                idempotency_ref=ledger_ref,
                 cause=("referrals.partner", f"{self.program.pk}:{code}"),
                 snapshot=_snapshot(entry) if entry is not None else {"correction": ref},
                 occurred_at=min(entry.at, moment) if entry is not None else moment,
-                memo=memo[:500],
+                memo=entry.kind if entry is not None else "",
             )
+        )
+        return ledger_ref
+
+    def _ledger_sync(self, code: str, live: _Live) -> bool:
+        """Post what the ledger lacks; True when a correction was needed."""
+        if code not in self.organisations or code not in live.engine.partners:
+            return False
+        corrected = False
+        wanted = {entry.ref: entry for entry in live.engine.partners[code].bonuses}
+        organisation_id = self.organisations[code]
+        for ref, entry in wanted.items():
+            posted = live.posted.get(ref)
+            if posted is None:
+                ledger_ref = self._post(code, ref, entry.amount, entry)
+                live.posted[ref] = entry.amount
+                if entry.kind in ("activation", "reward"):
+                    kind = "bonus.activation" if entry.kind == "activation" else "reward.accrued"
+                    self.notices.append(
+                        _Notice(
+                            ledger_ref,
+                            f"referrals.{kind}",
+                            _bonus_payload(self.program, code, entry),
+                            organisation_id,
+                        )
+                    )
+            elif posted != entry.amount:
+                live.corrections += 1
+                self._post(code, f"{ref}:fix{live.corrections}", entry.amount - posted, None)
+                live.posted[ref] = entry.amount
+                corrected = True
+        for ref, posted in list(live.posted.items()):
+            if ref not in wanted and posted:
+                live.corrections += 1
+                self._post(code, f"{ref}:fix{live.corrections}", -posted, None)
+                live.posted[ref] = Decimal("0.00")
+                corrected = True
+        return corrected
+
+    def _level_notices(self, code: str, live: _Live) -> bool:
+        """Outbox events for level changes not told yet; True when there were any."""
+        partner = live.engine.partners.get(code)
+        if partner is None:
+            return False
+        changes: list[LevelChange] = partner.levels[live.levels_seen :]
+        live.levels_seen = len(partner.levels)
+        organisation_id = self.organisations.get(code)
+        if organisation_id is not None:
+            for change in changes:
+                outbox.emit(
+                    "referrals.level.up" if change.new > change.old else "referrals.level.down",
+                    {
+                        "program_id": self.program.pk,
+                        "code": code,
+                        "old": change.old,
+                        "new": change.new,
+                        "at": change.at.isoformat(),
+                    },
+                    organisation_id=organisation_id,
+                )
+        return bool(changes)
+
+    # states ---------------------------------------------------------------------------------
+
+    def add(
+        self,
+        code: str,
+        row: PartnerState | None,
+        live: _Live,
+        checkpoints: list[StateCheckpoint],
+        touched: set[Any] | None,
+        *,
+        persist: bool,
+    ) -> None:
+        engine = live.engine
+        corrected = self._ledger_sync(code, live)
+        levels = self._level_notices(code, live)
+        persist = persist or corrected or levels or row is None or live.unsaved >= BLOB_EVERY
+        self.checkpoints.extend(checkpoints)
+        partner = engine.partners.get(code)
+        standing = Engine.standing_of(partner) if partner is not None else None
+        ops = connection.ops
+        values: dict[str, Any] = {
+            "last_us": engine.last_key[0],
+            "last_id": engine.last_key[1],
+            "horizon_us": engine.horizon_us,
+            "due_us": engine.next_due_us(),
+            "notify_us": _notify_due(live, row),
+            "expiry_notified_us": row.expiry_notified_us if row is not None else 0,
+            "generation": live.generation,
+            "registered": standing is not None,
+            "level": standing.level if standing else 0,
+            "active_points": standing.active_points if standing else 0,
+            "points_total": standing.points_total if standing else 0,
+            "bonus_accrued": standing.bonus_accrued if standing else Decimal("0.00"),
+            "clients": standing.clients if standing else 0,
+            "active_clients": standing.active_clients if standing else 0,
+            "next_review": standing.next_review if standing else None,
+            "updated_at": now(),
+        }
+        if persist:
+            live.unsaved = 0
+        self._rejections(code, live, full=touched is None)
+        if row is None:
+            self.new_rows.append(
+                PartnerState(program=self.program, partner=code, state=_dump(live), **values)
+            )
+        else:
+            params = [
+                ops.adapt_datetimefield_value(values[c])
+                if c in ("next_review", "updated_at")
+                else values[c]
+                for c in STATE_COLUMNS
+            ]
+            if persist:
+                self.updates_with_state.append((*params, _dump(live), row.pk))
+            else:
+                self.updates.append((*params, row.pk))
+        self._clients(engine, touched)
+        self.cached.append(((self.program.pk, code), live))
+
+    def _clients(self, engine: Engine, touched: set[Any] | None) -> None:
+        clients = engine.clients
+        ids = clients if touched is None else [c for c in touched if c and c in clients]
+        adapt = connection.ops.adapt_datetimefield_value
+        for client_id in ids:
+            state = clients[client_id]
+            self.clients.append(
+                (
+                    state.partner or "",
+                    state.reason or "",
+                    adapt(state.active_at),
+                    state.payments,
+                    state.paid,
+                    self.program.pk,
+                    client_id,
+                )
+            )
+
+    def _rejections(self, code: str, live: _Live, *, full: bool) -> None:
+        rejected = live.engine.rejected
+        if full:
+            self.cleared_rejections.append(code)
+            live.rejections_saved = 0
+        new = rejected[live.rejections_saved :]
+        live.rejections_saved = len(rejected)
+        self.rejections.extend(
+            EventRejection(
+                program=self.program,
+                stage=RejectionStage.ENGINE,
+                partner=code,
+                event_id=r.event_id or "",
+                reason=r.reason[:300],
+                source="",
+            )
+            for r in new
         )
 
     def flush(self) -> None:
-        ledger.post_many(self.postings)
-        self.postings = []
+        update_rows(PartnerState, ["id"], STATE_COLUMNS, self.updates)
+        update_rows(PartnerState, ["id"], [*STATE_COLUMNS, "state"], self.updates_with_state)
+        update_rows(ReferralClient, ["program_id", "client"], CLIENT_COLUMNS, self.clients)
+        PartnerState.objects.bulk_create(self.new_rows)
+        StateCheckpoint.objects.bulk_create(self.checkpoints, batch_size=200, ignore_conflicts=True)
+        if self.cleared_rejections:
+            EventRejection.objects.filter(
+                program=self.program,
+                stage=RejectionStage.ENGINE,
+                partner__in=self.cleared_rejections,
+            ).delete()
+        EventRejection.objects.bulk_create(self.rejections, batch_size=500)
+        written = ledger.post_many(self.postings)
+        for notice in self.notices:
+            if notice.ref in written:
+                outbox.emit(
+                    notice.event_type, notice.payload, organisation_id=notice.organisation_id
+                )
+        cached = list(self.cached)
+        transaction.on_commit(lambda: [_cache_put(key, live) for key, live in cached])
+
+
+def _bonus_payload(program: Program, code: str, entry: BonusEntry) -> dict[str, Any]:
+    return {
+        "program_id": program.pk,
+        "code": code,
+        "client": entry.client,
+        "amount": str(entry.amount),
+        "rate": str(entry.rate) if entry.rate is not None else None,
+    }
 
 
 def _snapshot(entry: BonusEntry) -> dict[str, Any]:
@@ -375,111 +745,8 @@ def _snapshot(entry: BonusEntry) -> dict[str, Any]:
     }
 
 
-def _ledger_sync(code: str, live: _Live, sync: _Sync) -> list[BonusEntry]:
-    """Post what the ledger lacks; returns the entries posted for the first time."""
-    if code not in sync.organisations or code not in live.engine.partners:
-        return []
-    new: list[BonusEntry] = []
-    wanted: dict[str, BonusEntry] = {}
-    for entry in live.engine.partners[code].bonuses:
-        wanted[entry.ref] = entry
-    for ref, entry in wanted.items():
-        posted = live.posted.get(ref)
-        if posted is None:
-            sync.post(code, ref, entry.amount, entry, memo=entry.kind)
-            live.posted[ref] = entry.amount
-            new.append(entry)
-        elif posted != entry.amount:
-            live.corrections += 1
-            sync.post(code, f"{ref}:fix{live.corrections}", entry.amount - posted, None, "")
-            live.posted[ref] = entry.amount
-    for ref, posted in list(live.posted.items()):
-        if ref not in wanted and posted:
-            live.corrections += 1
-            sync.post(code, f"{ref}:fix{live.corrections}", -posted, None, "")
-            live.posted[ref] = Decimal("0.00")
-    return new
-
-
-def _notify(code: str, live: _Live, new_bonuses: list[BonusEntry], sync: _Sync) -> None:
-    organisation_id = sync.organisations.get(code)
-    partner = live.engine.partners.get(code)
-    if organisation_id is None or partner is None:
-        live.levels_seen = len(partner.levels) if partner is not None else 0
-        return
-    for entry in new_bonuses:
-        if entry.kind in ("activation", "reward"):
-            kind = "bonus.activation" if entry.kind == "activation" else "reward.accrued"
-            outbox.emit(
-                f"referrals.{kind}",
-                {
-                    "program_id": sync.program.pk,
-                    "code": code,
-                    "client": entry.client,
-                    "amount": str(entry.amount),
-                    "rate": str(entry.rate) if entry.rate is not None else None,
-                },
-                organisation_id=organisation_id,
-            )
-    changes: list[LevelChange] = partner.levels[live.levels_seen :]
-    for change in changes:
-        outbox.emit(
-            "referrals.level.up" if change.new > change.old else "referrals.level.down",
-            {
-                "program_id": sync.program.pk,
-                "code": code,
-                "old": change.old,
-                "new": change.new,
-                "at": change.at.isoformat(),
-            },
-            organisation_id=organisation_id,
-        )
-    live.levels_seen = len(partner.levels)
-
-
-def _save(
-    program: Program,
-    code: str,
-    row: PartnerState | None,
-    live: _Live,
-    touched_clients: set[Any] | None,
-    sync: _Sync,
-) -> PartnerState:
-    engine = live.engine
-    new_bonuses = _ledger_sync(code, live, sync)
-    _notify(code, live, new_bonuses, sync)
-    partner = engine.partners.get(code)
-    standing = Engine.standing_of(partner) if partner is not None else None
-    values: dict[str, Any] = {
-        "state": _dump(live),
-        "last_us": engine.last_key[0],
-        "last_id": engine.last_key[1],
-        "horizon_us": engine.horizon_us,
-        "due_us": engine.next_due_us(),
-        "notify_us": _notify_due(live, row),
-        "registered": standing is not None,
-        "level": standing.level if standing else 0,
-        "active_points": standing.active_points if standing else 0,
-        "points_total": standing.points_total if standing else 0,
-        "bonus_accrued": standing.bonus_accrued if standing else Decimal("0.00"),
-        "clients": standing.clients if standing else 0,
-        "active_clients": standing.active_clients if standing else 0,
-        "next_review": standing.next_review if standing else None,
-        "updated_at": now(),
-    }
-    if row is None:
-        row = PartnerState.objects.create(program=program, partner=code, **values)
-    else:
-        for name, value in values.items():
-            setattr(row, name, value)
-        row.save(update_fields=list(values))
-    _save_clients(program, engine, touched_clients)
-    _save_rejections(program, code, engine)
-    return row
-
-
 def _notify_due(live: _Live, row: PartnerState | None) -> int | None:
-    """When the next "points expire soon" notice is due (µs), for portal partners."""
+    """When the next "points expire soon" notice is due (µs)."""
     notified = row.expiry_notified_us if row is not None else 0
     earliest = None
     for partner in live.engine.partners.values():
@@ -489,62 +756,6 @@ def _notify_due(live: _Live, row: PartnerState | None) -> int | None:
     if earliest is None:
         return None
     return earliest - EXPIRY_NOTICE // ONE_US
-
-
-def _save_clients(program: Program, engine: Engine, touched: set[Any] | None) -> None:
-    """Write the client columns the engine derives (one ``executemany``: the ORM's
-    ``bulk_update`` spent most of a batch compiling its CASE expressions)."""
-    clients = engine.clients
-    ids = [c for c in (clients if touched is None else touched) if c and c in clients]
-    if not ids:
-        return
-    table = connection.ops.quote_name(ReferralClient._meta.db_table)
-    sql = (
-        f"UPDATE {table} SET partner = %s, reason = %s, active_at = %s, payments = %s, "  # noqa: S608
-        "paid = %s WHERE program_id = %s AND client = %s"
-    )
-    rows = []
-    for client_id in ids:
-        state = clients[client_id]
-        active_at = state.active_at
-        if active_at is not None and not connection.features.supports_timezones:
-            active_at = active_at.astimezone(dt.UTC).replace(tzinfo=None)
-        rows.append(
-            (
-                state.partner or "",
-                state.reason or "",
-                active_at,
-                state.payments,
-                state.paid,
-                program.pk,
-                client_id,
-            )
-        )
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
-
-
-def _save_rejections(program: Program, code: str, engine: Engine) -> None:
-    stored = EventRejection.objects.filter(
-        program=program, stage=RejectionStage.ENGINE, partner=code
-    )
-    if stored.count() == len(engine.rejected):
-        return
-    stored.delete()
-    EventRejection.objects.bulk_create(
-        [
-            EventRejection(
-                program=program,
-                stage=RejectionStage.ENGINE,
-                partner=code,
-                event_id=r.event_id or "",
-                reason=r.reason[:300],
-                source="",
-            )
-            for r in engine.rejected
-        ],
-        batch_size=500,
-    )
 
 
 # --- time passing with no events ------------------------------------------------------------
@@ -568,20 +779,19 @@ def partitions_catch_up(*, program: Program, moment: dt.datetime | None = None) 
     configs = config_set(program)
     with transaction.atomic():
         rows = _lock_states(program, sorted(due))
-        sync = _Sync(program, _organisations(program, rows))
+        writer = _Writer(program, _organisations(program, rows))
         for code, row in rows.items():
-            live = state_load(row, configs)
+            live, checkpoints = _current(program, code, row, configs, take=True)
             run = _Run(program, code, live)
             run.advance(moment_us)
-            run.save_checkpoints()
-            _expiry_notices(program, code, row, live, moment_us, sync)
-            _save(program, code, row, live, set(), sync)
-        sync.flush()
+            _expiry_notices(program, code, row, live, moment_us, writer)
+            writer.add(code, row, live, [*checkpoints, *run.checkpoints], set(), persist=False)
+        writer.flush()
     return len(rows)
 
 
 def _expiry_notices(
-    program: Program, code: str, row: PartnerState, live: _Live, moment_us: int, sync: _Sync
+    program: Program, code: str, row: PartnerState, live: _Live, moment_us: int, writer: _Writer
 ) -> None:
     partner = live.engine.partners.get(code)
     horizon = moment_us + EXPIRY_NOTICE // ONE_US
@@ -595,7 +805,7 @@ def _expiry_notices(
         and row.expiry_notified_us < expires_us <= horizon
     ]
     row.expiry_notified_us = max(row.expiry_notified_us, horizon)
-    organisation_id = sync.organisations.get(code)
+    organisation_id = writer.organisations.get(code)
     if not expiring or organisation_id is None:
         return
     first = min(expiring, key=lambda item: item[0])[1]
@@ -625,20 +835,20 @@ def standing_at(*, program: Program, code: str, as_of: dt.datetime) -> PartnerRe
         return None
     configs = config_set(program)
     as_of_us = to_us(as_of)
-    live = state_load(row, configs)
-    engine = live.engine
-    if as_of_us < engine.last_key[0] or as_of_us < engine.horizon_us:
+    if as_of_us < row.last_us or as_of_us < row.horizon_us:
         checkpoint = (
             StateCheckpoint.objects.filter(program=program, partner=code, at_us__lte=as_of_us)
             .order_by("-at_us")
             .first()
         )
         if checkpoint is None:
-            engine, start = Engine(configs), -(2**62)
+            engine, start = Engine(configs), MIN_KEY
         else:
             engine = pickle.loads(bytes(checkpoint.state))  # noqa: S301 - our own state
             engine.configs, start = configs, checkpoint.at_us
         engine.apply(_stored_events(program, code, start, as_of_us))
+    else:
+        engine = _current(program, code, row, configs, take=False)[0].engine
     result = engine.result(as_of, clients=False)
     return result.partners.get(code)
 
