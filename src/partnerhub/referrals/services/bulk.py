@@ -62,7 +62,8 @@ def insert_rows(
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             source, arrays = _unnest(model, columns, rows)
-            _execute_binary(f"INSERT INTO {table} ({names}) SELECT * FROM {source}{tail}", arrays)
+            sql = f"INSERT INTO {table} ({names}) SELECT * FROM {source}{tail}"  # noqa: S608
+            _execute_binary(sql, arrays)
             return
         marks = ", ".join(["%s"] * len(columns))
         cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks}){tail}", rows)  # noqa: S608
