@@ -42,7 +42,7 @@ test: install chromium
 lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
-	$(BIN)/mypy src/partnerhub/core src/partnerhub/partners/card.py
+	$(BIN)/mypy src/partnerhub/core src/partnerhub/partners/card.py src/partnerhub/referrals/engine
 	$(BIN)/lint-imports
 
 bench: install

@@ -87,7 +87,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--days", type=int, default=730)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--batch", type=int, default=1_000, help="events a request")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--workers", type=int, default=1, help="gunicorn workers")
     parser.add_argument(
         "--pg-url",
         default="postgres://postgres@127.0.0.1:5432/postgres",

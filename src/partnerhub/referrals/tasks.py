@@ -21,5 +21,5 @@ def referrals_catch_up() -> int:
     moved = 0
     with system_actor("referrals.catch_up"):
         for program in Program.objects.filter(kind=ProgramKind.REFERRALS):
-            moved += live.partitions_catch_up(program=program)
+            moved += live.partitions_catch_up(program=program, quiet=True)
     return moved

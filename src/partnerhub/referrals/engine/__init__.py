@@ -46,7 +46,9 @@ from partnerhub.referrals.engine.results import (
 
 __all__ = [
     "DEFAULT",
+    "EPOCH",
     "EVENT_TYPES",
+    "ONE_US",
     "BonusEntry",
     "ClientRecord",
     "ConfigError",

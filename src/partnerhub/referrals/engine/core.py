@@ -92,6 +92,7 @@ class _Partner:
         "reg_us",
         "review_months",
         "reviews",
+        "revocations",
         "seq",
     )
 
@@ -113,6 +114,7 @@ class _Partner:
         self.bonuses: list[BonusEntry] = []
         self.levels: list[LevelChange] = []
         self.reviews: list[Review] = []
+        self.revocations: list[Grant] = []
         self.review_months = 0
         self.next_review = at
         self.next_review_us = us
@@ -525,7 +527,7 @@ class Engine:
                     rate=rate,
                     base=event.value,
                 )
-        if first_in_line:
+        if first_in_line and months is not None:
             points = config.points[product][months]
             if points:
                 payment.grant = self._grant(
@@ -561,6 +563,7 @@ class Engine:
         if grant is not None:
             grant.revoked_at = event.at
             grant.revoked_by = event.id
+            partner.revocations.append(grant)
             if (grant.expires_at - EPOCH) // ONE_US > event.us:
                 partner.active -= grant.points
             partner.points_total -= grant.points

@@ -83,7 +83,7 @@ def parse_timestamp(value: Any, name: str = "at") -> dt.datetime:
 def _text(obj: dict[str, Any], name: str, *, required: bool = True) -> str | None:
     value = obj.get(name)
     if value.__class__ is str and 0 < len(value) <= 200:
-        return value  # type: ignore[no-any-return]
+        return str(value)
     if value is None or value == "":
         if required:
             raise EventRejected(f"missing field: {name}")
@@ -232,4 +232,4 @@ def parse_event(obj: Any, index: int = 0) -> Event:
     if "at" not in obj:
         raise EventRejected("missing field: at")
     at = parse_timestamp(obj["at"])
-    return Event(event_id, kind, at, (at - EPOCH) // ONE_US, obj, index, parser(obj))
+    return Event(event_id, str(kind), at, (at - EPOCH) // ONE_US, obj, index, parser(obj))

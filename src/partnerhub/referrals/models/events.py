@@ -210,3 +210,36 @@ class EventRejection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_id}: {self.reason}"
+
+
+class HistoryKind(models.TextChoices):
+    """Kinds of history entries."""
+
+    GRANT = "grant", _("Начисление баллов")
+    REVOKE = "revoke", _("Списание баллов")
+    BONUS = "bonus", _("Бонусы")
+    LEVEL = "level", _("Смена уровня")
+    REVIEW = "review", _("Пересмотр уровня")
+
+
+class HistoryItem(models.Model):
+    """One entry of a partner's history (grants, revocations, bonuses, level changes,
+    reviews), taken out of the live engine as it is made so that the saved state stays small.
+    A recomputation deletes the entries from the point it restarts and writes them again."""
+
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="+")
+    partner = models.CharField(max_length=200)
+    kind = models.CharField(max_length=8, choices=HistoryKind.choices)
+    at_us = models.BigIntegerField()
+    event_id = models.CharField(max_length=100, blank=True)
+    data = models.JSONField()
+
+    class Meta:
+        verbose_name = _("запись истории")
+        verbose_name_plural = _("история партнёров")
+        indexes = [
+            models.Index(fields=["program", "partner", "at_us"], name="referral_history_time")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partner} {self.kind} @ {self.at_us}"

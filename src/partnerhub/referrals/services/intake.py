@@ -308,7 +308,7 @@ def _store(batch: _Batch, events: list[Event]) -> None:
                 client,
                 "",
                 batch.partition[e.id],
-                "",
+                _first_reason(e),
                 ops.adapt_datetimefield_value(e.at),
                 None,
                 0,
@@ -346,6 +346,17 @@ def _store(batch: _Batch, events: list[Event]) -> None:
             for r in batch.rejected
         ],
     )
+
+
+def _first_reason(event: Event) -> str:
+    """Why a client is not attributed, as far as intake can tell (the engine decides for the
+    clients of registered partners and overwrites it)."""
+    data = event.data
+    if data.get("referral_code"):
+        return "unknown referral code"
+    if data.get("promo_code"):
+        return "unknown promo code"
+    return "no code"
 
 
 def _link_code(event: Event) -> str:

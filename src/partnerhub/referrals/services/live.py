@@ -56,6 +56,7 @@ from partnerhub.referrals.engine.results import BonusEntry, LevelChange, Partner
 from partnerhub.referrals.models.events import (
     EventPartition,
     EventRejection,
+    HistoryItem,
     PartnerState,
     ReferralClient,
     RejectionStage,
@@ -64,7 +65,8 @@ from partnerhub.referrals.models.events import (
 )
 from partnerhub.referrals.models.partner import ReferralPartner
 from partnerhub.referrals.selectors.config import config_set
-from partnerhub.referrals.services.bulk import update_rows
+from partnerhub.referrals.services import history
+from partnerhub.referrals.services.bulk import insert_rows, update_rows
 
 __all__ = [
     "Mismatch",
@@ -88,8 +90,14 @@ BLOB_EVERY = 2_000
 #: Live states kept in this process's memory, most recently used first.
 CACHE_SIZE = 2_000
 MIN_KEY = -(2**62)
-#: Events kept in memory since a partner's last checkpoint, at most.
-RECENT_LIMIT = 20_000
+#: The minute task leaves alone a partner whose state changed more recently than this.
+CATCH_UP_QUIET = dt.timedelta(seconds=60)
+#: Partners brought forward in one transaction by the minute task.
+CATCH_UP_CHUNK = 25
+#: A checkpoint at least every so many events of a partner (late events replay fewer).
+CHECKPOINT_EVERY = 2_000
+#: Checkpoints of a partner kept in memory with the events since them.
+MEMORY_MARKS = 6
 
 
 def to_us(moment: dt.datetime) -> int:
@@ -101,33 +109,63 @@ def to_us(moment: dt.datetime) -> int:
 class _Live:
     """What a ``PartnerState`` blob holds: the engine and the bookkeeping beside it.
 
-    ``posted`` mirrors the ledger postings made for the engine's bonus entries (by entry ref);
+    ``posted`` mirrors the ledger postings made for the engine's bonus entries (entry ref ->
+    amount and time); ``notified_levels`` the level changes already told (time, from, to);
     ``generation`` changes at every recomputation from a checkpoint, so that a copy made before
     it (another process's cache, an older blob) is never continued; ``unsaved`` counts events
-    applied since the blob was last written. In memory only (never in the blob): ``recent``,
-    the events applied since the latest checkpoint (``recent_from``, whose pickled engine is
-    ``recent_checkpoint``), so that a late event after that checkpoint is recomputed without
-    reading the database. ``before_advance`` is the engine as it was after its last event,
-    before time was moved on (reviews and expiries with no events, ``partitions_catch_up``):
-    events after that last event but before the time reached continue from it.
+    applied since the blob was last written. In memory only (never in the blob): ``memory``,
+    the latest checkpoints with the events applied since the oldest of them, so that a late
+    event after one of them is recomputed without reading the database. ``before_advance``
+    is the engine as it was after its last event, before time was moved on (reviews and
+    expiries with no events, ``partitions_catch_up``): events after that last event but
+    before the time reached continue from it.
     """
 
     engine: Engine
-    posted: dict[str, Decimal] = field(default_factory=dict)
+    posted: dict[str, tuple[Decimal, int]] = field(default_factory=dict)
     corrections: int = 0
-    levels_seen: int = 0
+    notified_levels: set[tuple[int, int, int]] = field(default_factory=set)
     generation: int = 0
     unsaved: int = 0
     rejections_saved: int = 0
-    recent: list[Event] | None = None
-    recent_from: int = MIN_KEY
-    recent_checkpoint: bytes | None = None
+    memory: _Memory | None = None
     before_advance: bytes | None = None
+    since_checkpoint: int = 0
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        state.update(recent=None, recent_from=MIN_KEY, recent_checkpoint=None)
+        state["memory"] = None
         return state
+
+
+class _Memory:
+    """The last few checkpoints (time, position in ``events``, pickled engine) and the events
+    applied since the oldest of them."""
+
+    __slots__ = ("events", "marks")
+
+    def __init__(self, start: int = MIN_KEY, blob: bytes | None = None) -> None:
+        self.events: list[Event] = []
+        self.marks: list[tuple[int, int, bytes | None]] = [(start, 0, blob)]
+
+    def mark(self, at_us: int, blob: bytes) -> None:
+        self.marks.append((at_us, len(self.events), blob))
+        if len(self.marks) > MEMORY_MARKS:
+            cut = self.marks[1][1]
+            self.events = self.events[cut:]
+            self.marks = [(t, i - cut, b) for t, i, b in self.marks[1:]]
+
+    def point_for(self, us: int) -> tuple[int, bytes | None, list[Event]] | None:
+        """The latest mark at or before ``us``: its time, blob and the events after it; the
+        memory is cut back to that mark (what follows is applied again)."""
+        for number in range(len(self.marks) - 1, -1, -1):
+            at_us, index, blob = self.marks[number]
+            if at_us <= us:
+                after = self.events[index:]
+                self.events = self.events[:index]
+                self.marks = self.marks[:number]
+                return at_us, blob, after
+        return None
 
 
 _CACHE: OrderedDict[tuple[int, str], _Live] = OrderedDict()
@@ -143,6 +181,33 @@ def _cache_put(key: tuple[int, str], live: _Live) -> None:
     _CACHE.move_to_end(key)
     while len(_CACHE) > CACHE_SIZE:
         _CACHE.popitem(last=False)
+
+
+def _engine_blob(engine: Engine) -> bytes:
+    """The engine pickled without the history it made since the last drain (that history is
+    drained into the database by the writer; a copy restored later must not make it twice)."""
+    lists = {}
+    for code, partner in engine.partners.items():
+        lists[code] = (
+            partner.grants,
+            partner.revocations,
+            partner.bonuses,
+            partner.levels,
+            partner.reviews,
+        )
+        partner.grants, partner.revocations, partner.bonuses = [], [], []
+        partner.levels, partner.reviews = [], []
+    try:
+        return pickle.dumps(engine, protocol=PICKLE_PROTOCOL)
+    finally:
+        for code, partner in engine.partners.items():
+            (
+                partner.grants,
+                partner.revocations,
+                partner.bonuses,
+                partner.levels,
+                partner.reviews,
+            ) = lists[code]
 
 
 def _dump(live: _Live) -> bytes:
@@ -162,11 +227,14 @@ def _stored_events(
 ) -> list[Event]:
     """The partner's stored events from ``since_us`` (to ``until_us``; after the key
     ``after``), in time order."""
-    ids = EventPartition.objects.filter(program=program, partner=code, at_us__gte=since_us)
+    partition = EventPartition.objects.filter(program=program, partner=code, at_us__gte=since_us)
     if until_us is not None:
-        ids = ids.filter(at_us__lte=until_us)
-    rows = StoredEvent.objects.filter(program=program, event_id__in=ids.values("event_id"))
-    events = [parse_event(raw, pk) for pk, raw in rows.values_list("pk", "raw")]
+        partition = partition.filter(at_us__lte=until_us)
+    ids = list(partition.values_list("event_id", flat=True))
+    events = []
+    for start in range(0, len(ids), 1000):  # by the unique (program, event_id) index
+        rows = StoredEvent.objects.filter(program=program, event_id__in=ids[start : start + 1000])
+        events.extend(parse_event(raw, pk) for pk, raw in rows.values_list("pk", "raw"))
     if after is not None:
         events = [e for e in events if (e.us, e.id) > after]
     return in_order(events)
@@ -181,42 +249,61 @@ class _Run:
         self.live = live
         self.keep = checkpoints
         self.checkpoints: list[StateCheckpoint] = []
+        #: (review time, pickled engine) already made for that review: not pickled again
+        self.reuse: tuple[int, bytes] | None = None
 
     def _to(self, us: int) -> None:
         engine = self.live.engine
         while (review := engine.next_review_us()) is not None and review <= us:
             if self.keep:
-                blob = pickle.dumps(engine, protocol=PICKLE_PROTOCOL)
+                reused = self.reuse
+                blob = reused[1] if reused is not None and reused[0] == review else None
+                blob = blob or _engine_blob(engine)
                 self.checkpoints.append(
                     StateCheckpoint(
                         program=self.program, partner=self.code, at_us=review, state=blob
                     )
                 )
-                self.live.recent, self.live.recent_from = [], review
-                self.live.recent_checkpoint = blob
+                if self.live.memory is not None:
+                    self.live.memory.mark(review, blob)
+                self.live.since_checkpoint = 0
             engine.advance_all(review)
+
+    def _checkpoint_every(self, event: Event) -> None:
+        """A checkpoint every ``CHECKPOINT_EVERY`` events too (a partner whose reviews are far
+        apart, or a code with no partner at all), at a time no applied event shares."""
+        live = self.live
+        if live.since_checkpoint < CHECKPOINT_EVERY or event.us <= live.engine.last_key[0]:
+            return
+        blob = _engine_blob(live.engine)
+        self.checkpoints.append(
+            StateCheckpoint(program=self.program, partner=self.code, at_us=event.us, state=blob)
+        )
+        if live.memory is not None:
+            live.memory.mark(event.us, blob)
+        live.since_checkpoint = 0
 
     def apply(self, events: Iterable[Event]) -> None:
         engine = self.live.engine
         for event in events:
             self._to(event.us)
+            if self.keep:
+                self._checkpoint_every(event)
             engine.apply((event,))
+            self.live.since_checkpoint += 1
             self.live.before_advance = None
-            recent = self.live.recent
-            if recent is not None:
-                recent.append(event)
-                if len(recent) > RECENT_LIMIT:  # a partner without reviews: use the database
-                    self.live.recent = None
+            if self.live.memory is not None:
+                self.live.memory.events.append(event)
 
     def advance(self, us: int) -> None:
+        """Move time on to ``us`` with no events: reviews and expiries. No checkpoints: an
+        event in that stretch later continues from ``before_advance`` instead."""
         engine = self.live.engine
         if us <= engine.horizon_us:
             return
         if self.live.before_advance is None:
-            self.live.before_advance = pickle.dumps(engine, protocol=PICKLE_PROTOCOL)
-        self._to(us)
-        if us > engine.horizon_us:
-            engine.advance_all(us)
+            self.live.before_advance = _engine_blob(engine)
+        engine.advance_all(us)
 
 
 def _fresh(live: _Live, row: PartnerState) -> bool:
@@ -241,7 +328,7 @@ def _current(
     is the latest (``take``: writers only, it leaves the cache until their commit), else the
     saved blob with the newer stored events replayed onto it."""
     if row is None:
-        return _Live(Engine(configs), recent=[]), []
+        return _Live(Engine(configs), memory=_Memory()), []
     key = (program.pk, code)
     if take:
         cached = _CACHE.pop(key, None)
@@ -276,12 +363,17 @@ def _current(
         run.apply(tail)
     if row.horizon_us > live.engine.horizon_us:
         run.advance(row.horizon_us)
+    for partner in live.engine.partners.values():  # made again: the database has it already
+        partner.grants, partner.revocations, partner.bonuses = [], [], []
+        partner.levels, partner.reviews = [], []
     return live, run.checkpoints
 
 
-def _restore(program: Program, code: str, since_us: int, configs: ConfigSet) -> tuple[Engine, int]:
-    """The engine as it was before the last review at or before ``since_us`` (or empty), and
-    the time from which the stored events must be replayed onto it."""
+def _restore(
+    program: Program, code: str, since_us: int, configs: ConfigSet
+) -> tuple[Engine, int, bytes | None]:
+    """The engine as it was at the last checkpoint at or before ``since_us`` (or empty), the
+    time from which the stored events must be replayed onto it, and the checkpoint's blob."""
     checkpoint = (
         StateCheckpoint.objects.filter(program=program, partner=code, at_us__lte=since_us)
         .order_by("-at_us")
@@ -290,10 +382,11 @@ def _restore(program: Program, code: str, since_us: int, configs: ConfigSet) -> 
     start = checkpoint.at_us if checkpoint is not None else MIN_KEY
     StateCheckpoint.objects.filter(program=program, partner=code, at_us__gt=start).delete()
     if checkpoint is None:
-        return Engine(configs), start
-    engine: Engine = pickle.loads(bytes(checkpoint.state))  # noqa: S301 - our own state
+        return Engine(configs), start, None
+    blob = bytes(checkpoint.state)
+    engine: Engine = pickle.loads(blob)  # noqa: S301 - our own state
     engine.configs = configs
-    return engine, start
+    return engine, start, blob
 
 
 def _lock_states(program: Program, codes: Sequence[str]) -> dict[str, PartnerState]:
@@ -329,62 +422,129 @@ def partitions_apply(*, program: Program, new_events: dict[str, list[Event]]) ->
     codes = sorted(new_events)
     rows = _lock_states(program, codes)
     writer = _Writer(program, _organisations(program, codes))
+    dormant: dict[str, list[Event]] = {}
     for code in codes:
         events = in_order(new_events[code])
         row = rows.get(code)
+        if row is None or not row.registered:
+            if not any(e.type == "partner.registered" for e in events):
+                dormant[code] = events  # no partner under this code (yet): nothing to compute
+                continue
+            _activate(program, code, row, configs, writer)
+            continue
         batch = frozenset(e.id for e in events)
         live, checkpoints = _current(program, code, row, configs, take=True, batch=batch)
         engine = live.engine
         first = events[0]
         late = (first.us, first.id) <= engine.last_key
         touched: set[Any] | None = {e.data.get("client") for e in events}
+        restart: tuple[int, bool] | None = None
         if not late and first.us >= engine.horizon_us:
             run = _Run(program, code, live)
             run.apply(events)
         elif not late and live.before_advance is not None:
             # after the last event, before the time the state was moved on to: continue from
-            # the state as it was after that event, then move on again
-            horizon = engine.horizon_us
+            # the state as it was after that event. Time is not moved on again here (the
+            # minute task does it: one pickle a minute rather than two a batch during a
+            # backfill); the standing as of any time is computed from the state anyway.
             live.engine = pickle.loads(live.before_advance)  # noqa: S301 - our own state
             live.engine.configs = configs
             live.before_advance = None
-            live.recent, live.recent_from, live.recent_checkpoint = None, MIN_KEY, None
+            restart = (live.engine.horizon_us + 1, True)  # the memory stays valid: its
+            # checkpoints and events all come before the last event
             StateCheckpoint.objects.filter(
                 program=program, partner=code, at_us__gt=first.us
             ).delete()
             checkpoints = []
             run = _Run(program, code, live)
             run.apply(events)
-            run.advance(horizon)
         else:
             late = True
-            horizon = engine.horizon_us
-            if live.recent is not None and first.us >= live.recent_from:
-                replay = in_order([*live.recent, *events])
+            point = live.memory.point_for(first.us) if live.memory is not None else None
+            if point is not None:
+                start, blob, after = point
+                replay = in_order([*after, *events])
                 live.engine = (
-                    pickle.loads(live.recent_checkpoint)  # noqa: S301 - our own state
-                    if live.recent_checkpoint is not None
+                    pickle.loads(blob)  # noqa: S301 - our own state
+                    if blob is not None
                     else Engine(configs)
                 )
                 live.engine.configs = configs
                 StateCheckpoint.objects.filter(
-                    program=program, partner=code, at_us__gt=live.recent_from
+                    program=program, partner=code, at_us__gt=start
                 ).delete()
             else:
-                live.engine, start = _restore(program, code, first.us, configs)
+                live.engine, start, blob = _restore(program, code, first.us, configs)
                 replay = _stored_events(program, code, start)
-                live.recent, live.recent_from, live.recent_checkpoint = None, MIN_KEY, None
-            live.recent = [] if live.recent is not None else None
+                live.memory = _Memory(start, blob)
+            assert live.memory is not None
+            if point is not None:
+                live.memory.marks.append((start, len(live.memory.events), blob))
+            restart = (start, False)
+            reuse = (start, blob) if blob is not None else None
+            live.since_checkpoint = 0
             live.generation += 1
             checkpoints = []
             live.before_advance = None
             run = _Run(program, code, live)
+            run.reuse = reuse
             run.apply(replay)
-            run.advance(horizon)
-            touched = None
+            touched = {e.data.get("client") for e in replay}
+            touched |= {e.data.get("client") for e in events}
         live.unsaved += len(events)
-        writer.add(code, row, live, [*checkpoints, *run.checkpoints], touched, persist=late)
+        writer.add(
+            code,
+            row,
+            live,
+            [*checkpoints, *run.checkpoints],
+            touched,
+            persist=late,
+            restart=restart,
+        )
     writer.flush()
+    _count_dormant_payments(program, dormant)
+
+
+def _activate(
+    program: Program, code: str, row: PartnerState | None, configs: ConfigSet, writer: _Writer
+) -> None:
+    """A partner registers under a code: compute its state from every event stored under the
+    code (clients may have come with the code before the partner did)."""
+    StateCheckpoint.objects.filter(program=program, partner=code).delete()
+    live = _Live(Engine(configs), memory=_Memory())
+    run = _Run(program, code, live)
+    replay = _stored_events(program, code, MIN_KEY)
+    run.apply(replay)
+    writer.add(
+        code,
+        row,
+        live,
+        run.checkpoints,
+        {e.data.get("client") for e in replay},
+        persist=True,
+        restart=(MIN_KEY, False),
+    )
+
+
+def _count_dormant_payments(program: Program, dormant: dict[str, list[Event]]) -> None:
+    """Clients under a code with no partner are not computed (nothing depends on them); their
+    payments are still counted for the back office's list of unattributed clients."""
+    totals: dict[str, list[Any]] = {}
+    for events in dormant.values():
+        for event in events:
+            if event.type == "payment":
+                total = totals.setdefault(event.data["client"], [0, Decimal("0.00")])
+                total[0] += 1
+                total[1] += event.value
+    if not totals:
+        return
+    table = connection.ops.quote_name(ReferralClient._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET payments = payments + %s, paid = paid + %s "  # noqa: S608
+            "WHERE program_id = %s AND client = %s",
+            [(n, paid, program.pk, client) for client, (n, paid) in totals.items()],
+        )
 
 
 def partition_recompute(*, program: Program, code: str) -> None:
@@ -398,14 +558,14 @@ def partition_recompute(*, program: Program, code: str) -> None:
         Engine(configs),
         posted=old.posted,
         corrections=old.corrections,
-        levels_seen=old.levels_seen,
+        notified_levels=old.notified_levels,
         generation=old.generation + 1,
     )
     run = _Run(program, code, live)
     run.apply(_stored_events(program, code, MIN_KEY))
     run.advance(max(to_us(now()), old.engine.horizon_us))
     writer = _Writer(program, _organisations(program, [code]))
-    writer.add(code, row, live, run.checkpoints, None, persist=True)
+    writer.add(code, row, live, run.checkpoints, None, persist=True, restart=(MIN_KEY, False))
     writer.flush()
 
 
@@ -451,7 +611,12 @@ def repartition_after(*, program: Program, events: Sequence[Event]) -> None:
         EventPartition.objects.filter(program=program, client=client).update(partner=wanted)
         ReferralClient.objects.filter(program=program, client=client).update(partition=wanted)
         dirty.update({was, wanted})
-    for code in sorted(dirty):
+    active = set(
+        PartnerState.objects.filter(
+            program=program, partner__in=dirty, registered=True
+        ).values_list("partner", flat=True)
+    )
+    for code in sorted(dirty & active):  # codes with no partner are not computed
         partition_recompute(program=program, code=code)
 
 
@@ -506,6 +671,8 @@ class _Writer:
         self.rejections: list[EventRejection] = []
         self.cleared_rejections: list[str] = []
         self.cached: list[tuple[tuple[int, str], _Live]] = []
+        self.history_clears: list[tuple[str, int, bool]] = []
+        self.history_rows: list[tuple[str, str, int, str, dict[str, Any]]] = []
         self._accounts: dict[int | None, Any] = {}
 
     # ledger -------------------------------------------------------------------------------
@@ -545,18 +712,29 @@ class _Writer:
         )
         return ledger_ref
 
-    def _ledger_sync(self, code: str, live: _Live) -> bool:
-        """Post what the ledger lacks; True when a correction was needed."""
-        if code not in self.organisations or code not in live.engine.partners:
+    def _ledger_sync(
+        self, code: str, live: _Live, bonuses: list[BonusEntry], since: int | None
+    ) -> bool:
+        """Post what the ledger lacks for the bonus entries just made (after a recomputation
+        from ``since``, also take back what it no longer makes); True on a correction."""
+        if code not in self.organisations:
             return False
         corrected = False
-        wanted = {entry.ref: entry for entry in live.engine.partners[code].bonuses}
+        wanted = {entry.ref: entry for entry in bonuses}
         organisation_id = self.organisations[code]
+        if since is not None:
+            for ref, (amount, at_us) in list(live.posted.items()):
+                if at_us >= since and ref not in wanted and amount:
+                    live.corrections += 1
+                    self._post(code, f"{ref}:fix{live.corrections}", -amount, None)
+                    live.posted[ref] = (Decimal("0.00"), at_us)
+                    corrected = True
         for ref, entry in wanted.items():
-            posted = live.posted.get(ref)
-            if posted is None:
+            previous = live.posted.get(ref)
+            at_us = to_us(entry.at)
+            if previous is None:
                 ledger_ref = self._post(code, ref, entry.amount, entry)
-                live.posted[ref] = entry.amount
+                live.posted[ref] = (entry.amount, at_us)
                 if entry.kind in ("activation", "reward"):
                     kind = "bonus.activation" if entry.kind == "activation" else "reward.accrued"
                     self.notices.append(
@@ -567,29 +745,24 @@ class _Writer:
                             organisation_id,
                         )
                     )
-            elif posted != entry.amount:
+            elif previous[0] != entry.amount:
                 live.corrections += 1
-                self._post(code, f"{ref}:fix{live.corrections}", entry.amount - posted, None)
-                live.posted[ref] = entry.amount
-                corrected = True
-        for ref, posted in list(live.posted.items()):
-            if ref not in wanted and posted:
-                live.corrections += 1
-                self._post(code, f"{ref}:fix{live.corrections}", -posted, None)
-                live.posted[ref] = Decimal("0.00")
+                self._post(code, f"{ref}:fix{live.corrections}", entry.amount - previous[0], None)
+                live.posted[ref] = (entry.amount, at_us)
                 corrected = True
         return corrected
 
-    def _level_notices(self, code: str, live: _Live) -> bool:
+    def _level_notices(self, code: str, live: _Live, changes: list[LevelChange]) -> bool:
         """Outbox events for level changes not told yet; True when there were any."""
-        partner = live.engine.partners.get(code)
-        if partner is None:
-            return False
-        changes: list[LevelChange] = partner.levels[live.levels_seen :]
-        live.levels_seen = len(partner.levels)
         organisation_id = self.organisations.get(code)
-        if organisation_id is not None:
-            for change in changes:
+        told = False
+        for change in changes:
+            key = (to_us(change.at), change.old, change.new)
+            if key in live.notified_levels:
+                continue
+            live.notified_levels.add(key)
+            told = True
+            if organisation_id is not None:
                 outbox.emit(
                     "referrals.level.up" if change.new > change.old else "referrals.level.down",
                     {
@@ -601,7 +774,7 @@ class _Writer:
                     },
                     organisation_id=organisation_id,
                 )
-        return bool(changes)
+        return told
 
     # states ---------------------------------------------------------------------------------
 
@@ -614,10 +787,19 @@ class _Writer:
         touched: set[Any] | None,
         *,
         persist: bool,
+        restart: tuple[int, bool] | None = None,
     ) -> None:
         engine = live.engine
-        corrected = self._ledger_sync(code, live)
-        levels = self._level_notices(code, live)
+        drained = history.Drained()
+        partner_state = engine.partners.get(code)
+        if partner_state is not None:
+            history.drain(partner_state, drained)
+        if restart is not None:
+            self.history_clears.append((code, restart[0], restart[1]))
+        self.history_rows.extend(drained.rows)
+        full_restart = restart[0] if restart is not None and not restart[1] else None
+        corrected = self._ledger_sync(code, live, drained.bonuses, full_restart)
+        levels = self._level_notices(code, live, drained.levels)
         persist = persist or corrected or levels or row is None or live.unsaved >= BLOB_EVERY
         self.checkpoints.extend(checkpoints)
         partner = engine.partners.get(code)
@@ -643,7 +825,7 @@ class _Writer:
         }
         if persist:
             live.unsaved = 0
-        self._rejections(code, live, full=touched is None)
+        self._rejections(code, live, full=restart is not None and not restart[1])
         if row is None:
             self.new_rows.append(
                 PartnerState(program=self.program, partner=code, state=_dump(live), **values)
@@ -700,6 +882,17 @@ class _Writer:
         )
 
     def flush(self) -> None:
+        for code, since, reviews_only in self.history_clears:
+            history.clear_from(self.program, code, since, reviews_only=reviews_only)
+        adapt_json = connection.ops.adapt_json_value
+        insert_rows(
+            HistoryItem,
+            ["program_id", "partner", "kind", "at_us", "event_id", "data"],
+            [
+                (self.program.pk, code, kind, at_us, event_id, adapt_json(data, None))
+                for code, kind, at_us, event_id, data in self.history_rows
+            ],
+        )
         update_rows(PartnerState, ["id"], STATE_COLUMNS, self.updates)
         update_rows(PartnerState, ["id"], [*STATE_COLUMNS, "state"], self.updates_with_state)
         update_rows(ReferralClient, ["program_id", "client"], CLIENT_COLUMNS, self.clients)
@@ -761,7 +954,9 @@ def _notify_due(live: _Live, row: PartnerState | None) -> int | None:
 # --- time passing with no events ------------------------------------------------------------
 
 
-def partitions_catch_up(*, program: Program, moment: dt.datetime | None = None) -> int:
+def partitions_catch_up(
+    *, program: Program, moment: dt.datetime | None = None, quiet: bool = False
+) -> int:
     """Apply the reviews and expiries that are due, and send "points expire soon" notices.
 
     Runs every minute (``referrals.tasks``); idempotent: a state already brought to ``moment``
@@ -774,20 +969,32 @@ def partitions_catch_up(*, program: Program, moment: dt.datetime | None = None) 
         .filter(Q(due_us__lte=moment_us) | Q(notify_us__lte=moment_us))
         .values_list("partner", flat=True)
     )
+    if quiet:  # a partner receiving events is brought forward by them (its standing is
+        # computed as of any time anyway): during a backfill the minute task leaves it alone
+        busy = set(
+            PartnerState.objects.filter(
+                program=program, partner__in=due, updated_at__gt=now() - CATCH_UP_QUIET
+            ).values_list("partner", flat=True)
+        )
+        due = [code for code in due if code not in busy]
     if not due:
         return 0
     configs = config_set(program)
-    with transaction.atomic():
-        rows = _lock_states(program, sorted(due))
-        writer = _Writer(program, _organisations(program, rows))
-        for code, row in rows.items():
-            live, checkpoints = _current(program, code, row, configs, take=True)
-            run = _Run(program, code, live)
-            run.advance(moment_us)
-            _expiry_notices(program, code, row, live, moment_us, writer)
-            writer.add(code, row, live, [*checkpoints, *run.checkpoints], set(), persist=False)
-        writer.flush()
-    return len(rows)
+    moved = 0
+    due.sort()
+    for start in range(0, len(due), CATCH_UP_CHUNK):  # short transactions: intake waits less
+        with transaction.atomic():
+            rows = _lock_states(program, due[start : start + CATCH_UP_CHUNK])
+            writer = _Writer(program, _organisations(program, rows))
+            for code, row in rows.items():
+                live, checkpoints = _current(program, code, row, configs, take=True)
+                run = _Run(program, code, live)
+                run.advance(moment_us)
+                _expiry_notices(program, code, row, live, moment_us, writer)
+                writer.add(code, row, live, [*checkpoints, *run.checkpoints], set(), persist=True)
+            writer.flush()
+            moved += len(rows)
+    return moved
 
 
 def _expiry_notices(
@@ -850,7 +1057,14 @@ def standing_at(*, program: Program, code: str, as_of: dt.datetime) -> PartnerRe
     else:
         engine = _current(program, code, row, configs, take=False)[0].engine
     result = engine.result(as_of, clients=False)
-    return result.partners.get(code)
+    found = result.partners.get(code)
+    if found is None:
+        return None
+    grants, bonuses, levels, reviews = history.read(program, code, as_of_us)
+    # reviews the read itself moved through (after the saved state's time) are not stored yet
+    levels += [c for c in found.levels if c.event_id is None and to_us(c.at) > row.horizon_us]
+    reviews += [r for r in found.reviews if to_us(r.at) > row.horizon_us]
+    return PartnerResult(found.standing, grants, bonuses, levels, reviews)
 
 
 @dataclass(frozen=True)

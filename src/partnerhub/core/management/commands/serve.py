@@ -21,7 +21,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--bind", default="127.0.0.1:8000")
-        parser.add_argument("--workers", type=int, default=2)
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=1,
+            help="gunicorn processes (one by default: it keeps the referral program's live "
+            "states in memory; more processes share them through the database, more slowly)",
+        )
+        parser.add_argument("--threads", type=int, default=8, help="threads a process")
         parser.add_argument("--no-worker", action="store_true", help="do not start Huey")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -34,6 +41,8 @@ class Command(BaseCommand):
             options["bind"],
             "--workers",
             str(options["workers"]),
+            "--threads",
+            str(options["threads"]),
             "--access-logfile",
             "-",
             "--graceful-timeout",
