@@ -245,6 +245,11 @@ def config_from_dict(doc: dict[str, Any]) -> ProgramConfig:
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ConfigError(name, "points must be a non-negative integer")
             points[product][int(months)] = value
+    # a stable order (a database may hand JSON objects back with their keys reordered):
+    # the spec's products first, then the others by name; months ascending
+    known = [p for p in base.points if p in points]
+    order = known + sorted(p for p in points if p not in base.points)
+    points = {p: dict(sorted(points[p].items())) for p in order}
     lines = dict(doc.get("product_lines", base.product_lines))
     for product in points:
         if product not in lines:

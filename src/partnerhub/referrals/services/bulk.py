@@ -42,8 +42,8 @@ def _execute_binary(sql: str, params: list[Any]) -> None:
     import psycopg
 
     connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, params)
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params)  # errors reach callers as Django's (IntegrityError...)
 
 
 def insert_rows(
