@@ -29,6 +29,7 @@ from partnerhub.core.access import AUTHENTICATED, PARTNER, vendor
 from partnerhub.core.idempotency import idempotent
 from partnerhub.partners.models import Program
 from partnerhub.referrals.engine import EventRejected, PartnerResult, parse_timestamp
+from partnerhub.referrals.engine.replay import standing_entry
 from partnerhub.referrals.models.events import EventSource
 from partnerhub.referrals.selectors import standing as selectors
 from partnerhub.referrals.services import intake
@@ -159,24 +160,13 @@ class EventsApi(APIView):
         return Response(result.as_dict())
 
 
-def _money(value: Any) -> str | None:
+def _money(value: Any) -> str | None:  # None stays None (the history's optional amounts)
     return None if value is None else f"{value:.2f}"
 
 
 def standing_document(result: PartnerResult) -> dict[str, Any]:
     """One partner's entry, in the fields and format of the replay document."""
-    s = result.standing
-    return {
-        "partner": s.partner,
-        "level": s.level,
-        "active_points": s.active_points,
-        "points_total": s.points_total,
-        "bonus_accrued": _money(s.bonus_accrued),
-        "bonus_balance": _money(s.bonus_balance),
-        "clients": s.clients,
-        "active_clients": s.active_clients,
-        "next_review": s.next_review.isoformat(),
-    }
+    return standing_entry(result.standing)
 
 
 def history_document(result: PartnerResult) -> dict[str, Any]:
@@ -240,31 +230,35 @@ def history_document(result: PartnerResult) -> dict[str, Any]:
 AS_OF = OpenApiParameter("as_of", str, description="ISO 8601 timestamp with offset; now if absent")
 
 
-class StandingApi(APIView):
+class _PartnerReadApi(APIView):
+    """A partner's standing or history as of a time: staff see any partner, a partner its own
+    (another code answers 404, as if it did not exist)."""
+
+    access_rule = AUTHENTICATED
+
+    def render(self, result: PartnerResult) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def get(self, request: Request, code: str) -> Response:
+        program = _program(request, code)
+        _visible_code(request, program, code)
+        result = selectors.history_of(program=program, code=code, as_of=_as_of(request))
+        if result is None:
+            raise Http404
+        return Response(self.render(result))
+
+
+@extend_schema(parameters=[AS_OF], responses={200: dict}, operation_id="referral_standing")
+class StandingApi(_PartnerReadApi):
     """A partner's standing as of a time (the fields of one entry of the replay document)."""
 
-    access_rule = AUTHENTICATED
-
-    @extend_schema(parameters=[AS_OF], responses={200: dict}, operation_id="referral_standing")
-    def get(self, request: Request, code: str) -> Response:
-        program = _program(request, code)
-        _visible_code(request, program, code)
-        result = selectors.history_of(program=program, code=code, as_of=_as_of(request))
-        if result is None:
-            raise Http404
-        return Response(standing_document(result))
+    def render(self, result: PartnerResult) -> dict[str, Any]:
+        return standing_document(result)
 
 
-class HistoryApi(APIView):
+@extend_schema(parameters=[AS_OF], responses={200: dict}, operation_id="referral_history")
+class HistoryApi(_PartnerReadApi):
     """A partner's grants, bonuses, level changes and reviews."""
 
-    access_rule = AUTHENTICATED
-
-    @extend_schema(parameters=[AS_OF], responses={200: dict}, operation_id="referral_history")
-    def get(self, request: Request, code: str) -> Response:
-        program = _program(request, code)
-        _visible_code(request, program, code)
-        result = selectors.history_of(program=program, code=code, as_of=_as_of(request))
-        if result is None:
-            raise Http404
-        return Response(history_document(result))
+    def render(self, result: PartnerResult) -> dict[str, Any]:
+        return history_document(result)

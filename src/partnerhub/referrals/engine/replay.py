@@ -35,17 +35,33 @@ from partnerhub.referrals.engine import (
     EventRejected,
     Rejection,
     Result,
+    Standing,
     config_from_dict,
     in_order,
     parse_event,
     parse_timestamp,
 )
 
-__all__ = ["document", "main", "replay_stream"]
+__all__ = ["document", "main", "replay_stream", "standing_entry"]
 
 
 def _money(value: Any) -> str:
     return f"{value:.2f}"
+
+
+def standing_entry(s: Standing) -> dict[str, Any]:
+    """One partner's entry of the document (the API's standing has the same fields)."""
+    return {
+        "partner": s.partner,
+        "level": s.level,
+        "active_points": s.active_points,
+        "points_total": s.points_total,
+        "bonus_accrued": _money(s.bonus_accrued),
+        "bonus_balance": _money(s.bonus_balance),
+        "clients": s.clients,
+        "active_clients": s.active_clients,
+        "next_review": s.next_review.isoformat(),
+    }
 
 
 def document(
@@ -53,22 +69,7 @@ def document(
 ) -> dict[str, Any]:
     """The replay document of ``result``. A rejection's line is ``lines[index]`` when given,
     else ``index + first_line`` (``run`` indexes from 0; ``replay_stream`` by line number)."""
-    partners = []
-    for code in sorted(result.partners):
-        s = result.partners[code].standing
-        partners.append(
-            {
-                "partner": s.partner,
-                "level": s.level,
-                "active_points": s.active_points,
-                "points_total": s.points_total,
-                "bonus_accrued": _money(s.bonus_accrued),
-                "bonus_balance": _money(s.bonus_balance),
-                "clients": s.clients,
-                "active_clients": s.active_clients,
-                "next_review": s.next_review.isoformat(),
-            }
-        )
+    partners = [standing_entry(result.partners[code].standing) for code in sorted(result.partners)]
     rejected = [
         {
             "line": lines[r.index] if lines is not None else r.index + first_line,
