@@ -71,7 +71,21 @@ def _us(moment: dt.datetime) -> int:
     return (moment - EPOCH) // ONE_US
 
 
-class _Partner:
+class _Slots:
+    """Pickling of slotted classes as a plain tuple of their slots (much faster than the
+    default, which looks the slot names up for every object; live states are pickled often)."""
+
+    __slots__: tuple[str, ...] = ()
+
+    def __getstate__(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in type(self).__slots__)
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        for name, value in zip(type(self).__slots__, state, strict=True):
+            setattr(self, name, value)
+
+
+class _Partner(_Slots):
     __slots__ = (
         "accrued",
         "active",
@@ -120,7 +134,7 @@ class _Partner:
         self.next_review_us = us
 
 
-class _Client:
+class _Client(_Slots):
     __slots__ = (
         "active_at",
         "candidate",
@@ -155,7 +169,7 @@ class _Client:
         self.reward_until = us
 
 
-class _Payment:
+class _Payment(_Slots):
     __slots__ = ("client", "grant", "refunded", "reward", "us")
 
     def __init__(self, client: _Client, us: int) -> None:
@@ -166,7 +180,7 @@ class _Payment:
         self.refunded = False
 
 
-class _Promo:
+class _Promo(_Slots):
     __slots__ = ("code", "deactivated_us", "partner", "until_us", "valid_us")
 
     def __init__(self, code: str, partner: str, valid_us: int, until_us: int) -> None:
