@@ -12,6 +12,7 @@ Issue "Referral program" parts 3 and 4.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -235,9 +236,8 @@ class _PartnerReadApi(APIView):
     (another code answers 404, as if it did not exist)."""
 
     access_rule = AUTHENTICATED
-
-    def render(self, result: PartnerResult) -> dict[str, Any]:
-        raise NotImplementedError
+    #: how the result is shown (each subclass names its document)
+    render: Callable[[PartnerResult], dict[str, Any]]
 
     def get(self, request: Request, code: str) -> Response:
         program = _program(request, code)
@@ -252,13 +252,11 @@ class _PartnerReadApi(APIView):
 class StandingApi(_PartnerReadApi):
     """A partner's standing as of a time (the fields of one entry of the replay document)."""
 
-    def render(self, result: PartnerResult) -> dict[str, Any]:
-        return standing_document(result)
+    render = staticmethod(standing_document)
 
 
 @extend_schema(parameters=[AS_OF], responses={200: dict}, operation_id="referral_history")
 class HistoryApi(_PartnerReadApi):
     """A partner's grants, bonuses, level changes and reviews."""
 
-    def render(self, result: PartnerResult) -> dict[str, Any]:
-        return history_document(result)
+    render = staticmethod(history_document)
