@@ -24,6 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -39,6 +40,7 @@ from partnerhub.referrals.models.events import (
     RejectionStage,
     StoredEvent,
 )
+from partnerhub.referrals.selectors.config import current_config
 from partnerhub.referrals.services import live
 from partnerhub.referrals.services.bulk import insert_rows
 
@@ -434,7 +436,9 @@ def portal_event_record(
     import uuid
 
     event_id = f"{source}:{type}:{uuid.uuid4().hex}"
-    raw = {"id": event_id, "type": type, "at": at.isoformat(), **fields}
+    # written in the program's time zone: times shown from it (the next review) keep its offset
+    local = at.astimezone(ZoneInfo(current_config(program).timezone))
+    raw = {"id": event_id, "type": type, "at": local.isoformat(), **fields}
     result = events_ingest(program=program, objs=[raw], source=source, received_at=now())
     if result.rejected:
         raise EventRejected(result.rejected[0]["reason"])
