@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from partnerhub.core import ledger
 from partnerhub.core.models.ledger import LedgerAccount
+from partnerhub.partners.models import Organisation
 from partnerhub.referrals.engine import run
 from partnerhub.referrals.models import (
     EventRejection,
@@ -280,7 +281,9 @@ def _stream(draw_ops, seed: int) -> list[dict]:
     forget=st.lists(st.booleans(), min_size=6, max_size=6),
     tick=st.lists(st.booleans(), min_size=5, max_size=5),
 )
-def test_live_equals_replay_on_random_streams(ops, seed, batches, as_of_days, forget, tick):
+def test_live_equals_replay_on_random_streams(
+    ledger_committed, ops, seed, batches, as_of_days, forget, tick
+):
     live.CHECKPOINT_EVERY, every = 7, live.CHECKPOINT_EVERY  # checkpoints between reviews too
     try:
         _live_equals_replay(ops, seed, batches, as_of_days, forget, tick)
@@ -290,9 +293,15 @@ def test_live_equals_replay_on_random_streams(ops, seed, batches, as_of_days, fo
 
 def _live_equals_replay(ops, seed, batches, as_of_days, forget, tick):
     # given random events arriving shuffled in random batches, handled by "processes" that
-    # sometimes have the partner's state in memory and sometimes only the saved one
+    # sometimes have the partner's state in memory and sometimes only the saved one; one of
+    # the partners has an organisation (so its bonuses go to the ledger)
     StoredEvent.objects.all().delete()
     program = ProgramFactory()
+    organisation = Organisation.objects.filter(kind="partner").first() or OrganisationFactory()
+    ReferralPartner.objects.filter(code="AAA111").delete()  # the database outlives an example
+    ReferralPartner.objects.create(
+        program=program, organisation=organisation, code="AAA111", registered_at=T0
+    )
     events = _stream(ops, seed)
     random.Random(seed).shuffle(events)
     size = max(1, len(events) // batches)
@@ -377,3 +386,29 @@ def test_the_minute_task_leaves_partners_receiving_events_alone(program):
     assert live.partitions_catch_up(program=program, moment=july, quiet=True) == 0
     PartnerState.objects.update(updated_at=dt.datetime(2020, 1, 1, tzinfo=MSK))
     assert live.partitions_catch_up(program=program, moment=july, quiet=True) == 1
+
+
+def test_a_state_rebuilt_after_a_late_event_keeps_its_ledger_and_notices(program):
+    # given a portal partner with bonuses, and a late event that recomputes it (the saved blob
+    # is not rewritten for late events: another process rebuilds from a checkpoint)
+    organisation = OrganisationFactory()
+    ReferralPartner.objects.create(
+        program=program, organisation=organisation, code="AB12CD", registered_at=T0
+    )
+    events = [partner("p1", "AB12CD")]
+    events += [client(f"c{i}", f"c{i}.ru", "AB12CD", 1) for i in range(5)]
+    events += [activity(f"a{i}", f"c{i}.ru", 3) for i in range(4)]
+    events += [payment("pay1", "c0.ru", 5, product="tariff.team", amount="1000.00")]
+    intake.events_ingest(program=program, objs=events, received_at=NOW)
+    late = [activity("a4", "c4.ru", 2), payment("pay2", "c1.ru", 6, amount="500.00")]
+    intake.events_ingest(program=program, objs=late, received_at=NOW)
+    # when a later batch arrives (the state is rebuilt: tests never commit, nothing is cached)
+    intake.events_ingest(
+        program=program, objs=[payment("pay3", "c2.ru", 7, amount="2000.00")], received_at=NOW
+    )
+    # then the ledger holds each bonus once and equals what the engine accrued
+    standing = selectors.standing_of(program=program, code="AB12CD")
+    account = LedgerAccount.objects.get(organisation_id=organisation.pk, purpose="bonus_rub")
+    assert -ledger.balance(account) == standing.bonus_accrued == standing.bonus_balance
+    assert ledger.check_invariants() == []
+    assert_live_equals_replay(program, NOW)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import pickle
+import re
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -338,10 +339,19 @@ def _current(
     live = _load(row.state)
     live.engine.configs = configs
     run = _Run(program, code, live, checkpoints=take)
-    if live.generation != row.generation:  # pragma: no cover - late paths write the blob
-        live.engine = Engine(configs)
-        live.generation = row.generation
-        run.apply(_stored_events(program, code, MIN_KEY, row.last_us))
+    if live.generation != row.generation:
+        # recomputed from a checkpoint in another process since this blob was written (late
+        # events do not rewrite the blob): start again from the latest checkpoint
+        engine, start, _blob = _checkpoint_before(program, code, row.last_us, configs)
+        live = _Live(engine, generation=row.generation)
+        _bookkeeping(program, code, live)
+        run = _Run(program, code, live, checkpoints=take)
+        row_key = (row.last_us, row.last_id)
+        run.apply(
+            e
+            for e in _stored_events(program, code, start, row.last_us)
+            if (e.us, e.id) <= row_key and e.id not in batch
+        )
     elif live.engine.last_key < (row.last_us, row.last_id):
         # the events applied since the blob was written, not those of the batch being applied
         # now (``batch``: stored already, some of them late, so not told apart by time)
@@ -374,19 +384,66 @@ def _restore(
 ) -> tuple[Engine, int, bytes | None]:
     """The engine as it was at the last checkpoint at or before ``since_us`` (or empty), the
     time from which the stored events must be replayed onto it, and the checkpoint's blob."""
+    engine, start, blob = _checkpoint_before(program, code, since_us, configs)
+    StateCheckpoint.objects.filter(program=program, partner=code, at_us__gt=start).delete()
+    return engine, start, blob
+
+
+def _checkpoint_before(
+    program: Program, code: str, since_us: int, configs: ConfigSet
+) -> tuple[Engine, int, bytes | None]:
+    """The latest checkpoint at or before ``since_us`` (an empty engine when there is none)."""
     checkpoint = (
         StateCheckpoint.objects.filter(program=program, partner=code, at_us__lte=since_us)
         .order_by("-at_us")
         .first()
     )
     start = checkpoint.at_us if checkpoint is not None else MIN_KEY
-    StateCheckpoint.objects.filter(program=program, partner=code, at_us__gt=start).delete()
     if checkpoint is None:
         return Engine(configs), start, None
     blob = bytes(checkpoint.state)
     engine: Engine = pickle.loads(blob)  # noqa: S301 - our own state
     engine.configs = configs
     return engine, start, blob
+
+
+_FIX = re.compile(r"^(?P<ref>.*):fix(?P<n>[0-9]+)$")
+
+
+def _bookkeeping(program: Program, code: str, live: _Live) -> None:
+    """What a state keeps beside its engine, read back from where it was written: the bonus
+    postings (ledger), the corrections made, the level changes told (history), the engine
+    rejections stored."""
+    from partnerhub.core.models.ledger import LedgerEntry
+
+    prefix = f"referrals:{program.pk}:{code}:"
+    base_at: dict[str, int] = {}
+    amounts: dict[str, Decimal] = {}
+    entries = LedgerEntry.objects.filter(
+        transaction__cause_type="referrals.partner",
+        transaction__cause_id=f"{program.pk}:{code}",
+        account__purpose=BONUS_PURPOSE,
+    ).values_list("transaction__idempotency_ref", "side", "amount", "transaction__occurred_at")
+    for full_ref, side, amount, occurred_at in entries:
+        ref = full_ref[len(prefix) :]
+        fix = _FIX.match(ref)
+        if fix is not None:
+            ref = fix["ref"]
+            live.corrections = max(live.corrections, int(fix["n"]))
+        else:
+            base_at[ref] = to_us(occurred_at)
+        signed = amount if side == Side.CREDIT else -amount
+        amounts[ref] = amounts.get(ref, Decimal("0.00")) + signed
+    live.posted = {ref: (amounts[ref], base_at.get(ref, MIN_KEY)) for ref in amounts}
+    live.notified_levels = {
+        (at_us, data["old"], data["new"])
+        for at_us, data in HistoryItem.objects.filter(
+            program=program, partner=code, kind="level"
+        ).values_list("at_us", "data")
+    }
+    live.rejections_saved = EventRejection.objects.filter(
+        program=program, stage=RejectionStage.ENGINE, partner=code
+    ).count()
 
 
 def _lock_states(program: Program, codes: Sequence[str]) -> dict[str, PartnerState]:
@@ -498,7 +555,7 @@ def partitions_apply(*, program: Program, new_events: dict[str, list[Event]]) ->
             live,
             [*checkpoints, *run.checkpoints],
             touched,
-            persist=late,
+            persist=False,  # a late recomputation bumps the generation; the blob may lag
             restart=restart,
         )
     writer.flush()
