@@ -98,3 +98,43 @@ def update_rows(
         sets = ", ".join(f"{_quote(c)} = %s" for c in columns)
         match = " AND ".join(f"{_quote(k)} = %s" for k in keys)
         cursor.executemany(f"UPDATE {table} SET {sets} WHERE {match}", rows)  # noqa: S608
+
+
+def existing(
+    model: type[models.Model],
+    column: str,
+    values: Sequence[str],
+    *,
+    program_id: int,
+    extra: Sequence[str] = (),
+) -> list[tuple[Any, ...]]:
+    """Rows (``column``, *``extra``) of ``model`` in the program whose ``column`` is one of
+    ``values``: on PostgreSQL one ``= ANY(array)`` parameter (a long ``IN (...)`` list was
+    parsed anew by the driver for every batch)."""
+    if not values:
+        return []
+    table = _quote(model._meta.db_table)
+    columns = ", ".join(_quote(c) for c in [column, *extra])
+    if connection.vendor == "postgresql":
+        import psycopg
+
+        sql = (
+            f"SELECT {columns} FROM {table} "  # noqa: S608
+            f"WHERE program_id = %b AND {_quote(column)} = ANY(%b::text[])"
+        )
+        connection.ensure_connection()
+        with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+            cursor.execute(sql, [program_id, list(values)])
+            return cursor.fetchall()
+    found: list[tuple[Any, ...]] = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(values), 500):
+            chunk = values[start : start + 500]
+            marks = ", ".join(["%s"] * len(chunk))
+            cursor.execute(
+                f"SELECT {columns} FROM {table} "  # noqa: S608
+                f"WHERE program_id = %s AND {_quote(column)} IN ({marks})",
+                [program_id, *chunk],
+            )
+            found.extend(cursor.fetchall())
+    return found

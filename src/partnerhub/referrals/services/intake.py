@@ -42,7 +42,7 @@ from partnerhub.referrals.models.events import (
 )
 from partnerhub.referrals.selectors.config import current_config
 from partnerhub.referrals.services import live
-from partnerhub.referrals.services.bulk import insert_rows
+from partnerhub.referrals.services.bulk import existing, insert_rows
 
 __all__ = ["IngestResult", "events_ingest", "portal_event_record"]
 
@@ -122,14 +122,7 @@ def _checked(objs: Sequence[Any], batch: _Batch) -> tuple[list[Event], int]:
 
 
 def _known_ids(program: Program, ids: Sequence[str]) -> set[str]:
-    known: set[str] = set()
-    for chunk in _chunks(ids):
-        known.update(
-            StoredEvent.objects.filter(program=program, event_id__in=chunk).values_list(
-                "event_id", flat=True
-            )
-        )
-    return known
+    return {row[0] for row in existing(StoredEvent, "event_id", ids, program_id=program.pk)}
 
 
 class _Resolver:
@@ -155,12 +148,10 @@ class _Resolver:
                 program=program, type="promo_code.created", promo_key__in=chunk
             ).values_list("promo_key", "raw"):
                 self.promo_owner.setdefault(key, raw["partner"])
-        self.client_partition: dict[str, str] = {}
-        for chunk in _chunks(sorted(clients)):
-            for client, partition in ReferralClient.objects.filter(
-                program=program, client__in=chunk
-            ).values_list("client", "partition"):
-                self.client_partition[client] = partition
+        rows = existing(
+            ReferralClient, "client", sorted(clients), program_id=program.pk, extra=["partition"]
+        )
+        self.client_partition: dict[str, str] = {row[0]: row[1] for row in rows}
         self.payment_partition: dict[str, tuple[str, str]] = {}
         for chunk in _chunks(sorted(payments)):
             for event_id, partner, client in EventPartition.objects.filter(
