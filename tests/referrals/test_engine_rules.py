@@ -98,6 +98,16 @@ def rewards_for(result, payment: str, code: str = P) -> list[Decimal]:
 # --- Joining ------------------------------------------------------------------------------
 
 
+def levels_with_level_1(*, min_points: int, first_rate: str) -> list[dict[str, object]]:
+    """The spec's levels table with level 1 changed (for configuration versions)."""
+    return [
+        {"number": 0, "min_points": 0, "first_rate": "0", "later_rate": "0"},
+        {"number": 1, "min_points": min_points, "first_rate": first_rate, "later_rate": "20"},
+        {"number": 2, "min_points": 60, "first_rate": "35", "later_rate": "20"},
+        {"number": 3, "min_points": 120, "first_rate": "50", "later_rate": "20"},
+    ]
+
+
 def test_a_new_partner_starts_at_level_0_with_nothing_and_a_review_in_three_months():
     # given a partner registered on 10 January 09:00 MSK
     s = Stream()
@@ -816,12 +826,7 @@ def test_a_review_never_raises_the_level():
         {
             "version": 2,
             "effective_from": "2026-02-01T00:00:00+03:00",
-            "levels": [
-                {"number": 0, "min_points": 0, "first_rate": "0", "later_rate": "0"},
-                {"number": 1, "min_points": 10, "first_rate": "20", "later_rate": "20"},
-                {"number": 2, "min_points": 60, "first_rate": "35", "later_rate": "20"},
-                {"number": 3, "min_points": 120, "first_rate": "50", "later_rate": "20"},
-            ],
+            "levels": levels_with_level_1(min_points=10, first_rate="20"),
         }
     )
     s = Stream()
@@ -1117,12 +1122,7 @@ def _version_2() -> ProgramConfig:
             "version": 2,
             "effective_from": "2026-03-01T00:00:00+03:00",
             "points": {p: {str(m): n for m, n in row.items()} for p, row in points.items()},
-            "levels": [
-                {"number": 0, "min_points": 0, "first_rate": "0", "later_rate": "0"},
-                {"number": 1, "min_points": 15, "first_rate": "25", "later_rate": "20"},
-                {"number": 2, "min_points": 60, "first_rate": "35", "later_rate": "20"},
-                {"number": 3, "min_points": 120, "first_rate": "50", "later_rate": "20"},
-            ],
+            "levels": levels_with_level_1(min_points=15, first_rate="25"),
         }
     )
 
@@ -1533,12 +1533,7 @@ def test_a_review_uses_the_thresholds_in_force_at_the_review_time():
         {
             "version": 2,
             "effective_from": "2026-03-01T00:00:00+03:00",
-            "levels": [
-                {"number": 0, "min_points": 0, "first_rate": "0", "later_rate": "0"},
-                {"number": 1, "min_points": 20, "first_rate": "20", "later_rate": "20"},
-                {"number": 2, "min_points": 60, "first_rate": "35", "later_rate": "20"},
-                {"number": 3, "min_points": 120, "first_rate": "50", "later_rate": "20"},
-            ],
+            "levels": levels_with_level_1(min_points=20, first_rate="20"),
         }
     )
     s = Stream()
