@@ -412,3 +412,52 @@ def test_a_state_rebuilt_after_a_late_event_keeps_its_ledger_and_notices(program
     assert -ledger.balance(account) == standing.bonus_accrued == standing.bonus_balance
     assert ledger.check_invariants() == []
     assert_live_equals_replay(program, NOW)
+
+
+def _generation(program) -> int:
+    return PartnerState.objects.get(program=program, partner="AB12CD").generation
+
+
+def test_a_late_activity_of_a_client_active_before_it_changes_nothing_and_is_not_recomputed(
+    program,
+):
+    # given a client activated on day 2 and later events up to day 50
+    events = [
+        partner("p1", "AB12CD"),
+        client("c1", "acme.ru", "AB12CD", 1),
+        activity("a1", "acme.ru", 2),
+        client("c2", "beta.ru", "AB12CD", 30),
+        activity("a2", "beta.ru", 50),
+    ]
+    intake.events_ingest(program=program, objs=events, received_at=NOW)
+    generation = _generation(program)
+    # when a report of acme's activity on day 10 arrives late (acme is active since day 2)
+    result = intake.events_ingest(
+        program=program, objs=[activity("late", "acme.ru", 10, users=40)], received_at=NOW
+    )
+    # then it is stored, nothing is recomputed, and live still equals the replay
+    assert (result.accepted, result.rejected) == (1, [])
+    assert StoredEvent.objects.filter(program=program, event_id="late").exists()
+    assert _generation(program) == generation
+    for moment in (T0 + dt.timedelta(11), NOW):
+        assert_live_equals_replay(program, moment)
+
+
+def test_a_late_activity_before_the_activation_moves_the_activation_back(program):
+    # given a client first reported active (4 users) on day 20, and a later client on day 50
+    events = [
+        partner("p1", "AB12CD"),
+        client("c1", "acme.ru", "AB12CD", 1),
+        activity("a1", "acme.ru", 20),
+        client("c2", "beta.ru", "AB12CD", 50),
+    ]
+    intake.events_ingest(program=program, objs=events, received_at=NOW)
+    generation = _generation(program)
+    # when an activity report of day 5 arrives late
+    intake.events_ingest(program=program, objs=[activity("late", "acme.ru", 5)], received_at=NOW)
+    # then the partner is recomputed: the client is active from day 5, as in the replay
+    assert _generation(program) == generation + 1
+    row = ReferralClient.objects.get(program=program, client="acme.ru")
+    assert row.active_at == T0 + dt.timedelta(5)
+    for moment in (T0 + dt.timedelta(6), NOW):
+        assert_live_equals_replay(program, moment)

@@ -235,6 +235,21 @@ class Engine:
                 rejected.append(Rejection(event.index, event.id, reason))
         self.last_key = (last_us, last_id)
 
+    def late_noop(self, event: Event) -> bool:
+        """Whether an event older than the last one applied would change nothing at its place
+        in time: an activity report of a client registered and activated before it (the
+        activity handler ignores such a report). The live intake then need not recompute
+        from a checkpoint for it; a replay in time order passes over it the same way."""
+        if event.type != "client.activity":
+            return False
+        client = self.clients.get(event.data["client"])
+        return (
+            client is not None
+            and client.active_at is not None
+            and client.reg_us < event.us
+            and _us(client.active_at) < event.us
+        )
+
     def _handlers(self) -> dict[str, Callable[[Event], str | None]]:
         return {
             "partner.registered": self._partner_registered,

@@ -34,7 +34,9 @@ class EventSource(models.TextChoices):
 class StoredEvent(AppendOnlyModel):
     """One event as received (``raw``), with the columns the live engine selects by."""
 
-    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="+")
+    program = models.ForeignKey(
+        Program, on_delete=models.PROTECT, related_name="+", db_index=False
+    )  # the composite indexes below lead with the program
     event_id = models.CharField(_("id события"), max_length=100)
     type = models.CharField(_("тип"), max_length=40)
     at = models.DateTimeField(_("время"))
@@ -69,7 +71,9 @@ class EventPartition(models.Model):
     Keyed by the event's id (not a foreign key) so that intake writes both tables with plain
     multi-row inserts."""
 
-    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="+")
+    program = models.ForeignKey(
+        Program, on_delete=models.PROTECT, related_name="+", db_index=False
+    )  # the composite indexes below lead with the program
     event_id = models.CharField(max_length=100)
     type = models.CharField(max_length=40)
     partner = models.CharField(max_length=200, blank=True)
@@ -94,7 +98,9 @@ class EventPartition(models.Model):
 class PartnerState(models.Model):
     """The live state and standing of one partner code (also of codes not registered yet)."""
 
-    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="+")
+    program = models.ForeignKey(
+        Program, on_delete=models.PROTECT, related_name="+", db_index=False
+    )  # the composite indexes below lead with the program
     partner = models.CharField(_("код партнёра"), max_length=200)
     state = models.BinaryField()
     last_us = models.BigIntegerField(default=-(2**62))
@@ -135,7 +141,9 @@ class PartnerState(models.Model):
 class StateCheckpoint(models.Model):
     """A partner's engine state just before a review (µs): late events restart from here."""
 
-    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="+")
+    program = models.ForeignKey(
+        Program, on_delete=models.PROTECT, related_name="+", db_index=False
+    )  # the composite indexes below lead with the program
     partner = models.CharField(max_length=200)
     at_us = models.BigIntegerField()
     state = models.BinaryField()
@@ -154,7 +162,9 @@ class StateCheckpoint(models.Model):
 class ReferralClient(models.Model):
     """A client of the vendor's product, attributed to a partner or not (with the reason)."""
 
-    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="+")
+    program = models.ForeignKey(
+        Program, on_delete=models.PROTECT, related_name="+", db_index=False
+    )  # the composite indexes below lead with the program
     client = models.CharField(_("клиент"), max_length=200)
     partner = models.CharField(_("партнёр"), max_length=200, blank=True)
     partition = models.CharField(max_length=200, blank=True)
@@ -190,7 +200,9 @@ class RejectionStage(models.TextChoices):
 class EventRejection(models.Model):
     """An event refused at intake (not stored) or not applied by the engine (stored)."""
 
-    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="+")
+    program = models.ForeignKey(
+        Program, on_delete=models.PROTECT, related_name="+", db_index=False
+    )  # the composite indexes below lead with the program
     stage = models.CharField(_("этап"), max_length=8, choices=RejectionStage.choices)
     partner = models.CharField(max_length=200, blank=True)
     event_id = models.CharField(_("id события"), max_length=200, blank=True)
@@ -227,7 +239,9 @@ class HistoryItem(models.Model):
     reviews), taken out of the live engine as it is made so that the saved state stays small.
     A recomputation deletes the entries from the point it restarts and writes them again."""
 
-    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="+")
+    program = models.ForeignKey(
+        Program, on_delete=models.PROTECT, related_name="+", db_index=False
+    )  # the composite indexes below lead with the program
     partner = models.CharField(max_length=200)
     kind = models.CharField(max_length=8, choices=HistoryKind.choices)
     at_us = models.BigIntegerField()

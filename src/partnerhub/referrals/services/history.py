@@ -19,8 +19,9 @@ from partnerhub.partners.models import Program
 from partnerhub.referrals.engine import EPOCH, ONE_US
 from partnerhub.referrals.engine.results import BonusEntry, Grant, LevelChange, Review
 from partnerhub.referrals.models.events import HistoryItem, HistoryKind
+from partnerhub.referrals.services.bulk import delete_rows
 
-__all__ = ["Drained", "clear_from", "drain", "read"]
+__all__ = ["Drained", "clear_from", "clear_many", "drain", "read"]
 
 
 def _us(moment: dt.datetime) -> int:
@@ -151,6 +152,24 @@ def clear_from(program: Program, code: str, since_us: int, *, reviews_only: bool
     if reviews_only:
         rows = rows.filter(Q(kind=HistoryKind.REVIEW) | Q(kind=HistoryKind.LEVEL, event_id=""))
     rows.delete()
+
+
+def clear_many(
+    program: Program, clears: list[tuple[str, int]], *, reviews_only: bool = False
+) -> None:
+    """``clear_from`` for many partners (code, since) in one statement."""
+    delete_rows(
+        HistoryItem,
+        [(program.pk, code, since) for code, since in clears],
+        equal=["program_id", "partner"],
+        bound="at_us",
+        inclusive=True,
+        extra=REVIEWS_ONLY_SQL if reviews_only else "",
+    )
+
+
+#: ``clear_from``'s ``reviews_only`` rows, as SQL for ``clear_many``.
+REVIEWS_ONLY_SQL = "kind = 'review' OR (kind = 'level' AND event_id = '')"
 
 
 def read(

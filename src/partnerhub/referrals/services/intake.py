@@ -42,7 +42,7 @@ from partnerhub.referrals.models.events import (
 )
 from partnerhub.referrals.selectors.config import current_config
 from partnerhub.referrals.services import live
-from partnerhub.referrals.services.bulk import existing, insert_rows
+from partnerhub.referrals.services.bulk import existing, insert_rows, json_text
 
 __all__ = ["IngestResult", "events_ingest", "portal_event_record"]
 
@@ -262,7 +262,7 @@ def _store(batch: _Batch, events: list[Event]) -> None:
                 _subject(e)[:200],
                 _link_code(e),
                 _promo_key(e),
-                ops.adapt_json_value(e.data, None),
+                json_text(e.data),
                 batch.source,
                 received,
             )
@@ -367,6 +367,24 @@ def _promo_key(event: Event) -> str:
     return ""
 
 
+#: Events stored by this process after which the worker refreshes the planner's statistics.
+ANALYZE_EVERY = 20_000
+_stored_since_analyze = 0
+
+
+def _count_for_statistics(stored: int) -> None:
+    """After ``ANALYZE_EVERY`` events, have the worker analyse the tables that grew
+    (``bulk.analyze_stale``), once this transaction has committed."""
+    global _stored_since_analyze
+    _stored_since_analyze += stored
+    if _stored_since_analyze < ANALYZE_EVERY or connection.vendor != "postgresql":
+        return
+    _stored_since_analyze = 0
+    from partnerhub.referrals.tasks import referrals_analyze  # tasks import the services
+
+    transaction.on_commit(referrals_analyze)
+
+
 def events_ingest(
     *,
     program: Program,
@@ -406,6 +424,7 @@ def _ingest_once(
             by_partition[batch.partition[event.id]].append(event)
         live.partitions_apply(program=program, new_events=by_partition)
         live.repartition_after(program=program, events=accepted)
+    _count_for_statistics(len(accepted))
     batch.rejected.sort(key=lambda r: r["index"])
     return IngestResult(accepted=len(accepted), duplicates=duplicates, rejected=batch.rejected)
 

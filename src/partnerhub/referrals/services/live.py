@@ -67,7 +67,7 @@ from partnerhub.referrals.models.events import (
 from partnerhub.referrals.models.partner import ReferralPartner
 from partnerhub.referrals.selectors.config import config_set
 from partnerhub.referrals.services import history
-from partnerhub.referrals.services.bulk import insert_rows, update_rows
+from partnerhub.referrals.services.bulk import delete_rows, insert_rows, json_text, update_rows
 
 __all__ = [
     "Mismatch",
@@ -132,10 +132,12 @@ class _Live:
     memory: _Memory | None = None
     before_advance: bytes | None = None
     since_checkpoint: int = 0
+    written_clients: dict[Any, tuple[Any, ...]] | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["memory"] = None
+        state["written_clients"] = None
         return state
 
 
@@ -452,7 +454,11 @@ def _lock_states(program: Program, codes: Sequence[str]) -> dict[str, PartnerSta
     rows: dict[str, PartnerState] = {}
     for start in range(0, len(codes), 500):
         chunk = codes[start : start + 500]
-        query = PartnerState.objects.filter(program=program, partner__in=chunk).order_by("partner")
+        query = (
+            PartnerState.objects.filter(program=program, partner__in=chunk)
+            .defer("state")  # read only when this process has no fresh copy (``_current``)
+            .order_by("partner")
+        )
         if connection.features.has_select_for_update:
             query = query.select_for_update()
         rows.update({row.partner: row for row in query})
@@ -492,6 +498,14 @@ def partitions_apply(*, program: Program, new_events: dict[str, list[Event]]) ->
         batch = frozenset(e.id for e in events)
         live, checkpoints = _current(program, code, row, configs, take=True, batch=batch)
         engine = live.engine
+        noops = [e for e in events if (e.us, e.id) <= engine.last_key and engine.late_noop(e)]
+        if noops:  # stored, and passed over by any replay: no recomputation for them
+            live.unsaved += len(noops)
+            skipped = {e.id for e in noops}
+            events = [e for e in events if e.id not in skipped]
+            if not events:
+                writer.add(code, row, live, checkpoints, set(), persist=False)
+                continue
         first = events[0]
         late = (first.us, first.id) <= engine.last_key
         touched: set[Any] | None = {e.data.get("client") for e in events}
@@ -509,9 +523,7 @@ def partitions_apply(*, program: Program, new_events: dict[str, list[Event]]) ->
             live.before_advance = None
             restart = (live.engine.horizon_us + 1, True)  # the memory stays valid: its
             # checkpoints and events all come before the last event
-            StateCheckpoint.objects.filter(
-                program=program, partner=code, at_us__gt=first.us
-            ).delete()
+            writer.checkpoint_clears.append((program.pk, code, first.us))
             checkpoints = []
             run = _Run(program, code, live)
             run.apply(events)
@@ -527,9 +539,7 @@ def partitions_apply(*, program: Program, new_events: dict[str, list[Event]]) ->
                     else Engine(configs)
                 )
                 live.engine.configs = configs
-                StateCheckpoint.objects.filter(
-                    program=program, partner=code, at_us__gt=start
-                ).delete()
+                writer.checkpoint_clears.append((program.pk, code, start))
             else:
                 live.engine, start, blob = _restore(program, code, first.us, configs)
                 replay = _stored_events(program, code, start)
@@ -729,6 +739,7 @@ class _Writer:
         self.cleared_rejections: list[str] = []
         self.cached: list[tuple[tuple[int, str], _Live]] = []
         self.history_clears: list[tuple[str, int, bool]] = []
+        self.checkpoint_clears: list[tuple[int, str, int]] = []  # checkpoints after a time
         self.history_rows: list[tuple[str, str, int, str, dict[str, Any]]] = []
         self._accounts: dict[int | None, Any] = {}
 
@@ -898,26 +909,29 @@ class _Writer:
                 self.updates_with_state.append((*params, _dump(live), row.pk))
             else:
                 self.updates.append((*params, row.pk))
-        self._clients(engine, touched)
+        self._clients(live, touched)
         self.cached.append(((self.program.pk, code), live))
 
-    def _clients(self, engine: Engine, touched: set[Any] | None) -> None:
-        clients = engine.clients
+    def _clients(self, live: _Live, touched: set[Any] | None) -> None:
+        """Client rows of the touched clients that changed since this process wrote them."""
+        clients = live.engine.clients
         ids = clients if touched is None else [c for c in touched if c and c in clients]
-        adapt = connection.ops.adapt_datetimefield_value
+        written = live.written_clients
+        if written is None or touched is None:
+            written = live.written_clients = {}
         for client_id in ids:
             state = clients[client_id]
-            self.clients.append(
-                (
-                    state.partner or "",
-                    state.reason or "",
-                    adapt(state.active_at),
-                    state.payments,
-                    state.paid,
-                    self.program.pk,
-                    client_id,
-                )
+            values = (
+                state.partner or "",
+                state.reason or "",
+                state.active_at,
+                state.payments,
+                state.paid,
             )
+            if written.get(client_id) == values:
+                continue
+            written[client_id] = values
+            self.clients.append((*values, self.program.pk, client_id))
 
     def _rejections(self, code: str, live: _Live, *, full: bool) -> None:
         rejected = live.engine.rejected
@@ -939,20 +953,41 @@ class _Writer:
         )
 
     def flush(self) -> None:
-        for code, since, reviews_only in self.history_clears:
-            history.clear_from(self.program, code, since, reviews_only=reviews_only)
-        adapt_json = connection.ops.adapt_json_value
+        pk = self.program.pk
+        for reviews_only in (False, True):
+            history.clear_many(
+                self.program,
+                [
+                    (code, since)
+                    for code, since, only in self.history_clears
+                    if only is reviews_only
+                ],
+                reviews_only=reviews_only,
+            )
+        delete_rows(
+            StateCheckpoint,
+            self.checkpoint_clears,
+            equal=["program_id", "partner"],
+            bound="at_us",
+            inclusive=False,
+        )
         insert_rows(
             HistoryItem,
             ["program_id", "partner", "kind", "at_us", "event_id", "data"],
             [
-                (self.program.pk, code, kind, at_us, event_id, adapt_json(data, None))
+                (pk, code, kind, at_us, event_id, json_text(data))
                 for code, kind, at_us, event_id, data in self.history_rows
             ],
         )
         update_rows(PartnerState, ["id"], STATE_COLUMNS, self.updates)
         update_rows(PartnerState, ["id"], [*STATE_COLUMNS, "state"], self.updates_with_state)
-        update_rows(ReferralClient, ["program_id", "client"], CLIENT_COLUMNS, self.clients)
+        adapt = connection.ops.adapt_datetimefield_value
+        update_rows(
+            ReferralClient,
+            ["program_id", "client"],
+            CLIENT_COLUMNS,
+            [(p, r, adapt(a), n, paid, *key) for p, r, a, n, paid, *key in self.clients],
+        )
         PartnerState.objects.bulk_create(self.new_rows)
         StateCheckpoint.objects.bulk_create(self.checkpoints, batch_size=200, ignore_conflicts=True)
         if self.cleared_rejections:
