@@ -15,6 +15,7 @@ events the engine did not apply, with the reason.
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from partnerhub.core.clock import now
@@ -56,8 +57,17 @@ class StoredEvent(AppendOnlyModel):
         ]
         indexes = [
             models.Index(fields=["program", "type", "subject"], name="referral_event_subject"),
-            models.Index(fields=["program", "link_code"], name="referral_event_link"),
-            models.Index(fields=["program", "promo_key"], name="referral_event_promo"),
+            # most events name neither: partial indexes (queries repeat the condition)
+            models.Index(
+                fields=["program", "link_code"],
+                name="referral_event_link",
+                condition=~Q(link_code=""),
+            ),
+            models.Index(
+                fields=["program", "promo_key"],
+                name="referral_event_promo",
+                condition=~Q(promo_key=""),
+            ),
             models.Index(fields=["program", "received_at"], name="referral_event_received"),
         ]
 

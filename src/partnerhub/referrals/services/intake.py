@@ -144,9 +144,13 @@ class _Resolver:
                 self.registered_at[code] = at_us
         self.promo_owner: dict[str, str] = {}
         for chunk in _chunks(sorted(promo_keys)):
-            for key, raw in StoredEvent.objects.filter(
-                program=program, type="promo_code.created", promo_key__in=chunk
-            ).values_list("promo_key", "raw"):
+            for key, raw in (
+                StoredEvent.objects.filter(
+                    program=program, type="promo_code.created", promo_key__in=chunk
+                )
+                .exclude(promo_key="")
+                .values_list("promo_key", "raw")
+            ):
                 self.promo_owner.setdefault(key, raw["partner"])
         rows = existing(
             ReferralClient, "client", sorted(clients), program_id=program.pk, extra=["partition"]

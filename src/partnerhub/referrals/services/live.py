@@ -643,8 +643,8 @@ def repartition_after(*, program: Program, events: Sequence[Event]) -> None:
     if not codes and not keys:
         return
     registrations = StoredEvent.objects.filter(program=program, type="client.registered").filter(
-        Q(link_code__in=codes) | Q(promo_key__in=keys)
-    )
+        (Q(link_code__in=codes) & ~Q(link_code="")) | (Q(promo_key__in=keys) & ~Q(promo_key=""))
+    )  # the conditions of the partial indexes
     candidates = list(registrations.values_list("subject", "link_code", "promo_key", "at_us"))
     if not candidates:
         return
@@ -657,7 +657,9 @@ def repartition_after(*, program: Program, events: Sequence[Event]) -> None:
     owners = dict(
         StoredEvent.objects.filter(
             program=program, type="promo_code.created", promo_key__in={c[2] for c in candidates}
-        ).values_list("promo_key", "raw__partner")
+        )
+        .exclude(promo_key="")
+        .values_list("promo_key", "raw__partner")
     )
     current = dict(
         ReferralClient.objects.filter(
@@ -989,7 +991,12 @@ class _Writer:
             [(p, r, adapt(a), n, paid, *key) for p, r, a, n, paid, *key in self.clients],
         )
         PartnerState.objects.bulk_create(self.new_rows)
-        StateCheckpoint.objects.bulk_create(self.checkpoints, batch_size=200, ignore_conflicts=True)
+        insert_rows(
+            StateCheckpoint,
+            ["program_id", "partner", "at_us", "state"],
+            [(c.program_id, c.partner, c.at_us, bytes(c.state)) for c in self.checkpoints],
+            conflict=["program_id", "partner", "at_us"],
+        )
         if self.cleared_rejections:
             EventRejection.objects.filter(
                 program=self.program,
