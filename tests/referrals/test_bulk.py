@@ -34,29 +34,21 @@ def test_rows_are_inserted_updated_and_deleted_with_text_that_needs_escaping(pro
         ],
     )
     assert HistoryItem.objects.get(partner="A", at_us=2).data == data
+
     # when A's rows from 2 on and B's after 2 are deleted, reviews only for neither
-    bulk.delete_rows(
-        HistoryItem,
-        [(program.pk, "A", 2)],
-        equal=["program_id", "partner"],
-        bound="at_us",
-        inclusive=True,
-    )
-    bulk.delete_rows(
-        HistoryItem,
-        [(program.pk, "B", 2)],
-        equal=["program_id", "partner"],
-        bound="at_us",
-        inclusive=False,
-    )
-    bulk.delete_rows(
-        HistoryItem,
-        [(program.pk, "B", 0)],
-        equal=["program_id", "partner"],
-        bound="at_us",
-        inclusive=True,
-        extra="kind = 'review'",
-    )
+    def delete(code: str, since: int, *, inclusive: bool, extra: str = "") -> None:
+        bulk.delete_rows(
+            HistoryItem,
+            [(program.pk, code, since)],
+            equal=["program_id", "partner"],
+            bound="at_us",
+            inclusive=inclusive,
+            extra=extra,
+        )
+
+    delete("A", 2, inclusive=True)
+    delete("B", 2, inclusive=False)
+    delete("B", 0, inclusive=True, extra="kind = 'review'")
     # then A keeps 1, B keeps 1 and 2
     assert rows_of(program) == [("A", 1, "grant"), ("B", 1, "grant"), ("B", 2, "grant")]
     # and an update by key changes only the rows named, twice in one transaction
