@@ -13,15 +13,13 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Q
-
 from partnerhub.partners.models import Program
 from partnerhub.referrals.engine import EPOCH, ONE_US
 from partnerhub.referrals.engine.results import BonusEntry, Grant, LevelChange, Review
 from partnerhub.referrals.models.events import HistoryItem, HistoryKind
 from partnerhub.referrals.services.bulk import delete_rows
 
-__all__ = ["Drained", "clear_from", "clear_many", "drain", "read"]
+__all__ = ["Drained", "clear_many", "drain", "read"]
 
 
 def _us(moment: dt.datetime) -> int:
@@ -145,19 +143,12 @@ def drain(partner: Any, drained: Drained) -> None:
     partner.reviews = []
 
 
-def clear_from(program: Program, code: str, since_us: int, *, reviews_only: bool = False) -> None:
-    """Delete the entries a recomputation from ``since_us`` writes again (only the reviews
-    and the level changes they made, when time is moved on again from the last event)."""
-    rows = HistoryItem.objects.filter(program=program, partner=code, at_us__gte=since_us)
-    if reviews_only:
-        rows = rows.filter(Q(kind=HistoryKind.REVIEW) | Q(kind=HistoryKind.LEVEL, event_id=""))
-    rows.delete()
-
-
 def clear_many(
     program: Program, clears: list[tuple[str, int]], *, reviews_only: bool = False
 ) -> None:
-    """``clear_from`` for many partners (code, since) in one statement."""
+    """Delete, for each (partner code, since µs), the entries a recomputation from that time
+    writes again (``reviews_only``: only the reviews and the level changes they made, when time
+    is moved on again from the last event); one statement for all partners."""
     delete_rows(
         HistoryItem,
         [(program.pk, code, since) for code, since in clears],
@@ -168,7 +159,7 @@ def clear_many(
     )
 
 
-#: ``clear_from``'s ``reviews_only`` rows, as SQL for ``clear_many``.
+#: The rows ``clear_many`` deletes with ``reviews_only``.
 REVIEWS_ONLY_SQL = "kind = 'review' OR (kind = 'level' AND event_id = '')"
 
 
