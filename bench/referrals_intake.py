@@ -19,14 +19,18 @@ the connection), each a JSON array with ``Authorization: Bearer <token>`` and it
 total posting time. Freshness: the partner of the last payment event posted; after the last
 batch returns, ``GET /api/v1/referrals/partners/<code>/standing`` every 20 ms until its
 ``points_total``, ``bonus_accrued`` and ``clients`` equal what the engine computes from all the
-events (``partnerhub.referrals.engine.run``, as of now, computed before posting).
+events (``partnerhub.referrals.engine.run``, as of now, computed before posting). On PostgreSQL
+the requests store the events and the worker applies them (``REFERRAL_APPLY_IN_WORKER``), so
+freshness includes the worker's lag; the run counts the batches that found the backlog over
+its limit for too long and applied it in the request. ``--verify`` then runs ``partnerhub
+referrals verify`` (every partner's live standing against the replay of all stored events).
 
 The server is stopped with SIGINT to its process group, and the PostgreSQL database dropped, also
 when something fails. Exit status: 0 when measured (``--check``: 1 when a target is missed), 1
 when a step fails.
 
     python bench/referrals_intake.py [--events 300000] [--batch 1000] [--only sqlite]
-                                     [--pg-url postgres://...] [--redis-url redis://...]
+                                     [--pg-url postgres://...] [--redis-url redis://...] [--verify]
 """
 
 from __future__ import annotations
@@ -69,6 +73,8 @@ POLL_SECONDS = 0.02
 FRESHNESS_TIMEOUT = 120.0
 START_TIMEOUT = 90.0
 COMPARED = ("points_total", "bonus_accrued", "clients")
+#: What the server logs when a request applied the backlog itself (``live.pending_room``).
+FALLBACK_LOG = "referral events waited too long for the worker"
 
 
 class StepFailed(RuntimeError):
@@ -99,6 +105,11 @@ def parse_args() -> argparse.Namespace:
         help="the Huey queue of the PostgreSQL run (emptied first)",
     )
     parser.add_argument("--only", choices=["sqlite", "postgresql"])
+    parser.add_argument(
+        "--verify",
+        action="store_true",
+        help="then run `partnerhub referrals verify` (every partner: live equals replay)",
+    )
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     return parser.parse_args()
 
@@ -409,6 +420,7 @@ def bench_database(
         raise
     finally:
         stop_server(server)
+    fallbacks = server.log.read_text(errors="replace").count(FALLBACK_LOG) if server else 0
     rate = posted["accepted"] / posted["seconds"]
     latencies = posted["latencies"]
     rejected = posted["rejected"]
@@ -431,6 +443,12 @@ def bench_database(
     else:
         target = "(no target on SQLite)"
     print(f"rate:       {rate:,.0f} events/s {target}")
+    applied_by = env.get("REFERRAL_APPLY_IN_WORKER") or ("1" if "postgres" in label else "0")
+    if applied_by == "1":
+        print(
+            f"applied:    by the worker; {fallbacks:,} batches applied in the request "
+            "(backlog over the limit for too long)"
+        )
     if fresh is None:
         met = False
         shown = {name: live.get(name) for name in COMPARED}
@@ -445,6 +463,14 @@ def bench_database(
             f"freshness:  {work.partner} equal to the engine's {fresh:.2f} s after the last batch "
             f"({polls} polls; target <= {TARGET_FRESHNESS:g} s): {verdict}"
         )
+    if args.verify:
+        started = time.perf_counter()
+        try:
+            answer = manage(env, "referrals", "verify").strip().splitlines()[-1]
+        except StepFailed as exc:
+            met = False
+            answer = f"FAIL: {exc}"
+        print(f"verify:     {answer} ({time.perf_counter() - started:.0f} s)")
     return met
 
 

@@ -41,6 +41,14 @@ def _plain_static_storage(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _events_applied_in_request(settings):
+    """Events posted over the API are applied in the request (as on SQLite): tests run in a
+    transaction that never commits, so a task queued on commit would never run. The tests of
+    the worker's path (tests/referrals/test_pending.py) turn it on where commits happen."""
+    settings.REFERRAL_APPLY_IN_WORKER = False
+
+
 @dataclass
 class World:
     """Partner A, partner B and the vendor, each with a user per role."""

@@ -287,3 +287,13 @@ LOGGING = {
 REFERRAL_EVENTS_MAX_BATCH = 10_000
 REFERRAL_EVENTS_MAX_BYTES = int(ENV.get("REFERRAL_EVENTS_MAX_BYTES") or 16 * 1024 * 1024)
 REFERRAL_EVENTS_FUTURE_TOLERANCE_SECONDS = 300
+#: Events posted over the API are stored by the request and applied to the partners' states by
+#: the worker (``referrals.apply``), so that both cores work. Default on PostgreSQL only: SQLite
+#: has one writer at a time, a second writing process would only wait for it.
+REFERRAL_APPLY_IN_WORKER = env_bool(
+    "REFERRAL_APPLY_IN_WORKER", str(DATABASES["default"]["ENGINE"]).endswith("postgresql")
+)
+#: Backpressure: a request waits while more events than this wait for the worker...
+REFERRAL_PENDING_LIMIT = 2_000
+#: ...and after this many seconds (no worker running) applies them itself.
+REFERRAL_PENDING_WAIT_SECONDS = 10.0

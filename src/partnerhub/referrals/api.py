@@ -157,7 +157,12 @@ class EventsApi(APIView):
     @idempotent
     def post(self, request: Request) -> Response:
         objs = request.data if isinstance(request.data, list) else []
-        result = intake.events_ingest(program=_program(request), objs=objs, source=EventSource.API)
+        result = intake.events_ingest(
+            program=_program(request),
+            objs=objs,
+            source=EventSource.API,
+            defer=settings.REFERRAL_APPLY_IN_WORKER,
+        )
         return Response(result.as_dict())
 
 

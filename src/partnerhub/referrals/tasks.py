@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db import transaction
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
 
@@ -31,3 +32,18 @@ def referrals_catch_up() -> int:
 def referrals_analyze() -> list[str]:
     """Refresh the planner's statistics of the intake's tables that grew (PostgreSQL)."""
     return bulk.analyze_stale()
+
+
+@db_task(name="referrals.apply")  # type: ignore[untyped-decorator]
+def referrals_apply(program_id: int) -> int:
+    """Apply the events stored over the API to the partners' states (``live.pending_apply``).
+
+    Queued by every such batch; a run takes all that waits, so the runs queued meanwhile find
+    little or nothing. Runs of one program are serialised by its lock; a failed run leaves the
+    events waiting, and the minute task (or the next run) applies them.
+    """
+    program = Program.objects.filter(pk=program_id).first()
+    if program is None:
+        return 0
+    with system_actor("referrals.apply"), transaction.atomic():
+        return live.pending_apply(program=program)

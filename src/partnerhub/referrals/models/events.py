@@ -169,6 +169,24 @@ class StateCheckpoint(models.Model):
         return f"{self.partner} @ {self.at_us}"
 
 
+class PendingEvent(models.Model):
+    """A stored event that waits for the worker to apply it to its partner's state (events
+    posted over the API, see ``services.live.pending_apply``), or, with an empty event id, a
+    partner whose state must be rebuilt from its stored events (its clients moved)."""
+
+    program = models.ForeignKey(
+        Program, on_delete=models.PROTECT, related_name="+", db_index=False
+    )  # the index below leads with the program
+    event_id = models.CharField(max_length=100, blank=True)
+    partner = models.CharField(max_length=200, blank=True)  # the partition when it was stored
+
+    class Meta:
+        indexes = [models.Index(fields=["program", "event_id"], name="referral_pending_event")]
+
+    def __str__(self) -> str:
+        return f"{self.event_id or 'rebuild'} → {self.partner or '—'}"
+
+
 class ReferralClient(models.Model):
     """A client of the vendor's product, attributed to a partner or not (with the reason)."""
 

@@ -6,20 +6,22 @@ client never registered, a refund of an unknown payment, a timestamp in the futu
 seen before, stores the accepted events as received and updates the live standing of the
 partners they touch (``services.live``), all in one database transaction: after a crash either
 the whole accepted part of a batch is stored or none of it, and a retry with the same ids is
-safe (they come back as duplicates).
+safe (they come back as duplicates). Over the API on PostgreSQL the request only stores them
+and the worker applies them (``defer``; ``live.pending_apply``), so that the two run on two
+cores; a stored event waiting for the worker is in ``PendingEvent`` until it is applied.
 
 Which partner's state an event belongs to (its partition) is decided here, mirroring the
 engine's attribution rule: a client's partition is the partner its link code names when that
 partner registered before the client, else the owner of its promo code, else the link code as
 given (a partner may register under it later), else none (""). Activity, payments and refunds
 follow their client. A late ``partner.registered`` or ``promo_code.created`` that changes a
-client's partition moves the client's events and recomputes both partners.
+client's partition moves the client's events here (``live.repartition_moves``), and both
+partners are recomputed where the events are applied.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -395,16 +397,30 @@ def events_ingest(
     objs: Sequence[Any],
     source: str = EventSource.API,
     received_at: dt.datetime | None = None,
+    defer: bool = False,
 ) -> IngestResult:
     """Check, store and apply a batch of raw events (decoded JSON objects), in one transaction.
 
     Bad events are refused one by one with a reason; ids stored before (or repeated in the
-    batch) count as duplicates and change nothing.
+    batch) count as duplicates and change nothing. ``defer``: the events are stored and left
+    for the worker to apply (``live.pending_apply``, queued when the transaction commits);
+    while more than ``REFERRAL_PENDING_LIMIT`` events wait, the call waits for the worker, and
+    applies them itself after ``REFERRAL_PENDING_WAIT_SECONDS``.
     """
+    if defer and not live.pending_room(
+        program,
+        limit=settings.REFERRAL_PENDING_LIMIT,
+        wait=settings.REFERRAL_PENDING_WAIT_SECONDS,
+    ):
+        defer = False
     for attempt in range(3):
         try:
             return _ingest_once(
-                program=program, objs=objs, source=source, received_at=received_at or now()
+                program=program,
+                objs=objs,
+                source=source,
+                received_at=received_at or now(),
+                defer=defer,
             )
         except IntegrityError:  # a parallel batch stored some of the same ids first
             if attempt == 2:
@@ -413,7 +429,7 @@ def events_ingest(
 
 
 def _ingest_once(
-    *, program: Program, objs: Sequence[Any], source: str, received_at: dt.datetime
+    *, program: Program, objs: Sequence[Any], source: str, received_at: dt.datetime, defer: bool
 ) -> IngestResult:
     batch = _Batch(program=program, source=source, received_at=received_at)
     events, duplicates = _checked(objs, batch)
@@ -423,14 +439,26 @@ def _ingest_once(
         fresh = [e for e in events if e.id not in known]
         accepted = _partition(batch, fresh)
         _store(batch, accepted)
-        by_partition: dict[str, list[Event]] = defaultdict(list)
-        for event in accepted:
-            by_partition[batch.partition[event.id]].append(event)
-        live.partitions_apply(program=program, new_events=by_partition)
-        live.repartition_after(program=program, events=accepted)
+        rebuild = live.repartition_moves(program=program, events=accepted)
+        if defer:
+            if accepted or rebuild:
+                live.pending_add(
+                    program=program, events=accepted, partition=batch.partition, rebuild=rebuild
+                )
+                transaction.on_commit(lambda: _apply_later(program))
+        else:
+            live.pending_apply(
+                program=program, events=accepted, partition=batch.partition, rebuild=rebuild
+            )
     _count_for_statistics(len(accepted))
     batch.rejected.sort(key=lambda r: r["index"])
     return IngestResult(accepted=len(accepted), duplicates=duplicates, rejected=batch.rejected)
+
+
+def _apply_later(program: Program) -> None:
+    from partnerhub.referrals.tasks import referrals_apply  # tasks import the services
+
+    referrals_apply(program.pk)
 
 
 def portal_event_record(

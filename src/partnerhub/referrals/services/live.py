@@ -26,6 +26,7 @@ The pickles are written and read only by this module, in this application's own 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import pickle
 import re
 from collections import OrderedDict
@@ -34,6 +35,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from django.db import connection, transaction
 from django.db.models import Q
 
@@ -59,6 +61,7 @@ from partnerhub.referrals.models.events import (
     EventRejection,
     HistoryItem,
     PartnerState,
+    PendingEvent,
     ReferralClient,
     RejectionStage,
     StateCheckpoint,
@@ -67,7 +70,13 @@ from partnerhub.referrals.models.events import (
 from partnerhub.referrals.models.partner import ReferralPartner
 from partnerhub.referrals.selectors.config import config_set
 from partnerhub.referrals.services import history
-from partnerhub.referrals.services.bulk import delete_rows, insert_rows, json_text, update_rows
+from partnerhub.referrals.services.bulk import (
+    delete_rows,
+    existing,
+    insert_rows,
+    json_text,
+    update_rows,
+)
 
 __all__ = [
     "Mismatch",
@@ -75,11 +84,18 @@ __all__ = [
     "partition_recompute",
     "partitions_apply",
     "partitions_catch_up",
+    "pending_add",
+    "pending_apply",
+    "pending_count",
+    "pending_room",
+    "program_lock",
     "recompute",
-    "repartition_after",
+    "repartition_moves",
     "standing_at",
     "verify",
 ]
+
+logger = logging.getLogger(__name__)
 
 BONUS_PURPOSE = "bonus_rub"
 EXPENSE_PURPOSE = "bonus_expense"
@@ -229,8 +245,12 @@ def _stored_events(
     after: tuple[int, str] | None = None,
 ) -> list[Event]:
     """The partner's stored events from ``since_us`` (to ``until_us``; after the key
-    ``after``), in time order."""
-    partition = EventPartition.objects.filter(program=program, partner=code, at_us__gte=since_us)
+    ``after``), in time order, except those waiting for the worker (``PendingEvent``)."""
+    partition = EventPartition.objects.filter(
+        program=program, partner=code, at_us__gte=since_us
+    ).exclude(  # stored, not applied yet: the state does not include them
+        event_id__in=PendingEvent.objects.filter(program=program).values("event_id")
+    )
     if until_us is not None:
         partition = partition.filter(at_us__lte=until_us)
     ids = list(partition.values_list("event_id", flat=True))
@@ -636,18 +656,21 @@ def partition_recompute(*, program: Program, code: str) -> None:
     writer.flush()
 
 
-def repartition_after(*, program: Program, events: Sequence[Event]) -> None:
-    """Move clients whose partition changes because of new registrations or promo codes."""
+def repartition_moves(*, program: Program, events: Sequence[Event]) -> set[str]:
+    """Move clients whose partition changes because of new registrations or promo codes, and
+    return the registered partners whose states must be rebuilt for it (``pending_apply``).
+
+    Runs where the events are stored: the next batch is partitioned by the moved clients."""
     codes = {e.data["partner"] for e in events if e.type == "partner.registered"}
     keys = {promo_key(e.data["code"]) for e in events if e.type == "promo_code.created"}
     if not codes and not keys:
-        return
+        return set()
     registrations = StoredEvent.objects.filter(program=program, type="client.registered").filter(
         (Q(link_code__in=codes) & ~Q(link_code="")) | (Q(promo_key__in=keys) & ~Q(promo_key=""))
     )  # the conditions of the partial indexes
     candidates = list(registrations.values_list("subject", "link_code", "promo_key", "at_us"))
     if not candidates:
-        return
+        return set()
     links = {c[1] for c in candidates if c[1]}
     registered_at = dict(
         StoredEvent.objects.filter(
@@ -666,7 +689,7 @@ def repartition_after(*, program: Program, events: Sequence[Event]) -> None:
             program=program, client__in=[c[0] for c in candidates]
         ).values_list("client", "partition")
     )
-    dirty: set[str] = set()
+    moves: list[tuple[str, str, str]] = []
     for client, link, key, at_us in candidates:
         if link and registered_at.get(link, at_us + 1) <= at_us:
             wanted = link
@@ -675,18 +698,146 @@ def repartition_after(*, program: Program, events: Sequence[Event]) -> None:
         else:
             wanted = link
         was = current.get(client, wanted)
-        if was == wanted:
-            continue
+        if was != wanted:
+            moves.append((client, was, wanted))
+    if not moves:
+        return set()
+    # the worker updates these clients' rows as it applies events: wait for it (rather than
+    # lock the rows in another order than it does)
+    program_lock(program)
+    dirty: set[str] = set()
+    for client, was, wanted in sorted(moves):
         EventPartition.objects.filter(program=program, client=client).update(partner=wanted)
         ReferralClient.objects.filter(program=program, client=client).update(partition=wanted)
         dirty.update({was, wanted})
-    active = set(
+    return _registered(program, dirty)  # codes with no partner are not computed
+
+
+def _registered(program: Program, codes: Iterable[str]) -> set[str]:
+    codes = list(codes)
+    if not codes:
+        return set()
+    return set(
         PartnerState.objects.filter(
-            program=program, partner__in=dirty, registered=True
+            program=program, partner__in=codes, registered=True
         ).values_list("partner", flat=True)
     )
-    for code in sorted(dirty & active):  # codes with no partner are not computed
+
+
+# --- events waiting for the worker --------------------------------------------------------------
+
+#: The first key of the PostgreSQL advisory lock of a program's appliers (the second: its id).
+LOCK_CLASS = 0x5245  # "RE"
+
+
+def program_lock(program: Program) -> None:
+    """Serialise, until this transaction ends, whatever applies events to the program's states
+    (PostgreSQL advisory lock; SQLite has one writer at a time anyway). Taken before any state
+    row is locked, so that appliers cannot deadlock."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_CLASS, program.pk])
+
+
+def pending_add(
+    *,
+    program: Program,
+    events: Sequence[Event],
+    partition: dict[str, str],
+    rebuild: Iterable[str] = (),
+) -> None:
+    """Leave just-stored events (and partners to rebuild) for the worker, in this transaction;
+    the caller queues ``referrals.apply`` once it commits."""
+    pk = program.pk
+    insert_rows(
+        PendingEvent,
+        ["program_id", "event_id", "partner"],
+        [(pk, e.id, partition[e.id]) for e in events] + [(pk, "", code) for code in rebuild],
+    )
+
+
+def pending_count(program: Program) -> int:
+    """Events (and rebuilds) waiting for the worker."""
+    return PendingEvent.objects.filter(program=program).count()
+
+
+def pending_room(program: Program, *, limit: int, wait: float) -> bool:
+    """Backpressure: wait until no more than ``limit`` events wait for the worker; False when
+    that took longer than ``wait`` seconds (no worker running: the caller applies them)."""
+    import time
+
+    deadline = time.monotonic() + wait
+    while (backlog := pending_count(program)) > limit:
+        if time.monotonic() >= deadline:
+            logger.warning(
+                "referral events waited too long for the worker: %s waiting in program %s, "
+                "the request applies them",
+                backlog,
+                program.pk,
+            )
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def _pending_take(program: Program) -> tuple[list[tuple[str, str]], set[str]]:
+    """Delete what waits; the (event id, partition) pairs and the partners to rebuild."""
+    table = connection.ops.quote_name(PendingEvent._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {table} WHERE program_id = %s RETURNING event_id, partner",  # noqa: S608
+            [program.pk],
+        )
+        rows = cursor.fetchall()
+    events = [(event_id, partner) for event_id, partner in rows if event_id]
+    return events, {partner for event_id, partner in rows if not event_id}
+
+
+def _pending_drain(program: Program) -> None:
+    """Apply what waits for the worker now, in a transaction of its own."""
+    if PendingEvent.objects.filter(program=program).exists():
+        with transaction.atomic():
+            pending_apply(program=program)
+
+
+def pending_apply(
+    *,
+    program: Program,
+    events: Sequence[Event] = (),
+    partition: dict[str, str] | None = None,
+    rebuild: Iterable[str] = (),
+) -> int:
+    """Apply, in this transaction, every event waiting for the worker, then ``events`` (stored
+    in this transaction, partitioned by ``partition``), and rebuild the partners in
+    ``rebuild`` and those left by waiting batches. Returns the number of events applied.
+
+    The worker's task (``referrals.apply``) calls it with nothing; intake with its batch when
+    it applies in the request. A stored event is applied exactly once: here, after it left
+    ``PendingEvent`` (replays of stored events pass over those still waiting).
+    """
+    program_lock(program)
+    taken, rebuild_more = _pending_take(program)
+    partition = partition or {}
+    by_partition: dict[str, list[Event]] = {}
+    if taken:
+        partner_of = dict(taken)
+        for event_id, pk, raw in existing(
+            StoredEvent, "event_id", list(partner_of), program_id=program.pk, extra=["id", "raw"]
+        ):
+            data = raw if isinstance(raw, dict) else orjson.loads(raw)
+            by_partition.setdefault(partner_of[event_id], []).append(parse_event(data, pk))
+    for event in events:
+        by_partition.setdefault(partition[event.id], []).append(event)
+    # partners whose clients moved are rebuilt from all their stored events (those applied
+    # here included); one registering only now is computed from them when it is activated
+    rebuilt = _registered(program, {*rebuild, *rebuild_more})
+    partitions_apply(
+        program=program,
+        new_events={code: found for code, found in by_partition.items() if code not in rebuilt},
+    )
+    for code in sorted(rebuilt):
         partition_recompute(program=program, code=code)
+    return len(taken) + len(events)
 
 
 # --- writing states back: standing columns, clients, rejections, ledger, notifications ------
@@ -1061,6 +1212,7 @@ def partitions_catch_up(
     Runs every minute (``referrals.tasks``); idempotent: a state already brought to ``moment``
     is not touched again. Returns the number of partners brought forward.
     """
+    _pending_drain(program)  # events the worker has not applied (it died, its task was lost)
     moment = moment or now()
     moment_us = to_us(moment)
     due = list(
@@ -1083,6 +1235,7 @@ def partitions_catch_up(
     due.sort()
     for start in range(0, len(due), CATCH_UP_CHUNK):  # short transactions: intake waits less
         with transaction.atomic():
+            program_lock(program)
             rows = _lock_states(program, due[start : start + CATCH_UP_CHUNK])
             writer = _Writer(program, _organisations(program, rows))
             for code, row in rows.items():
@@ -1204,6 +1357,7 @@ STANDING_FIELDS = (
 def verify(*, program: Program, as_of: dt.datetime | None = None) -> list[Mismatch]:
     """Replay every stored event and compare with the live standing of every partner, and the
     ledger's bonus postings with what the engine accrued."""
+    _pending_drain(program)
     as_of = as_of or now()
     replayed = _replay_all(program, as_of)
     mismatches: list[Mismatch] = []
@@ -1251,6 +1405,7 @@ def _posted_total(program: Program, code: str) -> Decimal:
 
 def recompute(*, program: Program) -> int:
     """Rebuild every partner's state from the stored events (the back office button)."""
+    _pending_drain(program)
     codes = sorted(
         set(
             EventPartition.objects.filter(program=program)
@@ -1260,6 +1415,7 @@ def recompute(*, program: Program) -> int:
     )
     for code in codes:
         with transaction.atomic():
+            program_lock(program)
             partition_recompute(program=program, code=code)
     return len(codes)
 
