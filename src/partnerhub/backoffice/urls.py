@@ -4,7 +4,10 @@ from django.urls import path
 
 from partnerhub.backoffice import (
     audit_views,
+    contract_urls,
     outbox_views,
+    partner_urls,
+    payout_urls,
     referral_config_views,
     referral_views,
     views,
@@ -52,4 +55,11 @@ urlpatterns = [
         referral_config_views.config_version,
         name="referral_config_version",
     ),
+]
+
+# issue 6: each area keeps its patterns in a module of its own
+urlpatterns += [
+    *contract_urls.urlpatterns,
+    *partner_urls.urlpatterns,
+    *payout_urls.urlpatterns,
 ]

@@ -2,7 +2,14 @@
 
 from django.urls import path
 
-from partnerhub.cabinet import referral_link_views, referral_views, views
+from partnerhub.cabinet import (
+    contract_urls,
+    partner_urls,
+    payout_urls,
+    referral_link_views,
+    referral_views,
+    views,
+)
 
 app_name = "cabinet"
 
@@ -30,4 +37,11 @@ urlpatterns = [
         referral_link_views.promo_code_deactivate,
         name="promo_code_deactivate",
     ),
+]
+
+# issue 6: each area keeps its patterns in a module of its own
+urlpatterns += [
+    *contract_urls.urlpatterns,
+    *partner_urls.urlpatterns,
+    *payout_urls.urlpatterns,
 ]

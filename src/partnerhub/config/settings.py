@@ -96,6 +96,8 @@ INSTALLED_APPS = [
     "partnerhub.webhooks",
     "partnerhub.notifications",
     "partnerhub.referrals",
+    "partnerhub.documents",
+    "partnerhub.payouts",
     "partnerhub.cabinet",
     "partnerhub.backoffice",
 ]

@@ -312,6 +312,13 @@ RULES: dict[str, Rule] = {
 }
 
 
+# issue 6: each area keeps its rules in a module of its own (they import ``Rule`` from here)
+from partnerhub.notifications import rules_contracts, rules_partners, rules_payouts  # noqa: E402
+
+for _area_rule in (*rules_partners.RULES, *rules_contracts.RULES, *rules_payouts.RULES):
+    RULES[_area_rule.event_type] = _area_rule
+
+
 def rule_for(event_type: str) -> Rule | None:
     """The rule of an event type, or None when the event notifies nobody."""
     return RULES.get(event_type)

@@ -1,0 +1,1 @@
+"""Models of documents (issue 6)."""

@@ -1,0 +1,1 @@
+"""Models of payouts (issue 6)."""
