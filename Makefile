@@ -26,13 +26,15 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
-# Browser tests drive Debian's Chromium; install it when missing and we are root.
+# Browser tests drive Debian's Chromium; PDF tests read documents with poppler-utils (pdftoppm,
+# pdftotext). Install what is missing when we are root.
+SYSTEM_PACKAGES := chromium fonts-dejavu-core poppler-utils
 chromium:
-	@if [ ! -x /usr/bin/chromium ]; then \
+	@if [ ! -x /usr/bin/chromium ] || ! command -v pdftotext >/dev/null 2>&1; then \
 		if [ "$$(id -u)" = "0" ]; then \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
 		else \
-			echo "note: /usr/bin/chromium is missing and we are not root: browser tests will be skipped"; \
+			echo "note: $(SYSTEM_PACKAGES) missing and we are not root: browser and PDF tests will be skipped"; \
 		fi; \
 	fi
 

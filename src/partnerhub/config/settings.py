@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "partnerhub.webhooks",
     "partnerhub.notifications",
     "partnerhub.referrals",
+    "partnerhub.contracts",
     "partnerhub.documents",
     "partnerhub.payouts",
     "partnerhub.cabinet",

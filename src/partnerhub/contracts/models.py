@@ -1,0 +1,1 @@
+"""Models of contracts (issue 6)."""
