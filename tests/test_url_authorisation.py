@@ -405,6 +405,14 @@ URL_TABLE: dict[str, Entry] = {
     ),
 }
 
+# Issue 6: each area keeps its entries (and the objects of partner A they point at) in a module
+# of its own under tests/url_tables/, which imports the helpers above.
+from tests.url_tables import contracts, documents, partners, payouts  # noqa: E402
+
+AREAS = (partners, contracts, documents, payouts)
+for _area in AREAS:
+    URL_TABLE.update(_area.TABLE)
+
 
 # --- fixtures -------------------------------------------------------------------------------
 
@@ -466,7 +474,11 @@ def a_objects(world) -> SimpleNamespace:
         valid_until=timezone.localdate(),
         actor=owner,
     )
+    area_objects: dict[str, Any] = {}
+    for area in AREAS:
+        area_objects.update(area.objects(world))
     return SimpleNamespace(
+        **area_objects,
         referral_partner=referral_partner,
         promo_code=promo_code,
         webhook_endpoint=webhook_endpoint,
