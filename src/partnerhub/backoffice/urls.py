@@ -5,6 +5,7 @@ from django.urls import path
 from partnerhub.backoffice import (
     audit_views,
     contract_urls,
+    document_urls,
     outbox_views,
     partner_urls,
     payout_urls,
@@ -60,6 +61,7 @@ urlpatterns = [
 # issue 6: each area keeps its patterns in a module of its own
 urlpatterns += [
     *contract_urls.urlpatterns,
+    *document_urls.urlpatterns,
     *partner_urls.urlpatterns,
     *payout_urls.urlpatterns,
 ]

@@ -4,6 +4,7 @@ from django.urls import path
 
 from partnerhub.cabinet import (
     contract_urls,
+    document_urls,
     partner_urls,
     payout_urls,
     referral_link_views,
@@ -42,6 +43,7 @@ urlpatterns = [
 # issue 6: each area keeps its patterns in a module of its own
 urlpatterns += [
     *contract_urls.urlpatterns,
+    *document_urls.urlpatterns,
     *partner_urls.urlpatterns,
     *payout_urls.urlpatterns,
 ]

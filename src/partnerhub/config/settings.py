@@ -300,3 +300,13 @@ REFERRAL_APPLY_IN_WORKER = env_bool(
 REFERRAL_PENDING_LIMIT = 2_000
 #: ...and after this many seconds (no worker running) applies them itself.
 REFERRAL_PENDING_WAIT_SECONDS = 10.0
+
+# Issue 6: contracts, counterparty documents, closing documents, payouts.
+#: Where partners post the paper application to join (the vendor's address, seed).
+CONTRACT_POSTAL_ADDRESS = ENV.get(
+    "CONTRACT_POSTAL_ADDRESS", "236001, г. Калининград, Московский пр-кт, д. 261"
+)
+#: The largest counterparty document a partner may upload.
+COUNTERPARTY_DOCUMENT_MAX_BYTES = int(
+    ENV.get("COUNTERPARTY_DOCUMENT_MAX_BYTES") or 10 * 1024 * 1024
+)
