@@ -321,9 +321,10 @@ def _live_equals_replay(ops, seed, batches, as_of_days, forget, tick):
     assert live.verify(program=program, as_of=NOW) == []
 
 
-def test_a_late_event_after_a_stale_saved_state_is_applied_once(program):
-    # given a saved state (written with the partner's first batch) and a later batch that
-    # crossed the 10 April review without being saved (no level change, no late event)
+def partner_with_a_stale_saved_state(program) -> None:
+    """AB12CD's saved state written with its first batch (days 0-1), and a later batch (days
+    100 and 120) that crossed the 10 April review without being saved (no level change, no
+    late event)."""
     intake.events_ingest(
         program=program,
         objs=[partner("p1", "AB12CD"), client("c1", "a.ru", "AB12CD", 1)],
@@ -334,6 +335,11 @@ def test_a_late_event_after_a_stale_saved_state_is_applied_once(program):
         objs=[client("c2", "b.ru", "AB12CD", 100), client("c3", "c.ru", "AB12CD", 120)],
         received_at=NOW,
     )
+
+
+def test_a_late_event_after_a_stale_saved_state_is_applied_once(program):
+    # given a saved state older than the partner's last event
+    partner_with_a_stale_saved_state(program)
     # when a late event dated between those two arrives in a process without the state in
     # memory (tests never commit, so nothing is cached)
     intake.events_ingest(

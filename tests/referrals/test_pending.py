@@ -34,6 +34,7 @@ from tests.referrals.test_live import (
     at,
     client,
     partner,
+    partner_with_a_stale_saved_state,
     payment,
     same_history,
     stored,
@@ -112,16 +113,7 @@ def test_the_api_leaves_the_batch_to_the_task_queued_on_commit(
 
 def test_a_waiting_late_event_is_not_read_into_the_standing(program):
     # given a partner's events applied, and its saved state older than its last event
-    intake.events_ingest(
-        program=program,
-        objs=[partner("p1", "AB12CD"), client("c1", "a.ru", "AB12CD", 1)],
-        received_at=NOW,
-    )
-    intake.events_ingest(
-        program=program,
-        objs=[client("c2", "b.ru", "AB12CD", 100), client("c3", "c.ru", "AB12CD", 120)],
-        received_at=NOW,
-    )
+    partner_with_a_stale_saved_state(program)
     # when a late client, dated between them, waits for the worker
     deferred(program, [client("c4", "d.ru", "AB12CD", 110)])
     live.cache_clear()  # a reader in another process: saved state + stored events
