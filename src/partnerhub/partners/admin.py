@@ -5,6 +5,8 @@ from django.contrib import admin
 from partnerhub.partners.card import CARD_FIELDS
 from partnerhub.partners.models import (
     CardChange,
+    CounterpartyDocument,
+    CounterpartyDocumentKind,
     Enrolment,
     Organisation,
     OrgKind,
@@ -35,12 +37,18 @@ class CardChangeInline(admin.TabularInline):
 
 
 class StatusGrantInline(admin.TabularInline):
-    """Statuses granted to the partner."""
+    """Statuses granted to the partner, read only: granting and ending go through the back
+    office (``backoffice:partner_statuses``), which refuses overlaps, audits and notifies."""
 
     model = StatusGrant
+    fk_name = "organisation"
     extra = 0
-    autocomplete_fields = ["status"]
-    exclude = ["granted_by"]
+    can_delete = False
+    fields = ["status", "valid_from", "valid_until", "granted_by", "granted_at", "ended_by"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
 
 
 @admin.register(Organisation)
@@ -82,5 +90,36 @@ class EnrolmentAdmin(admin.ModelAdmin):
 class StatusKindAdmin(admin.ModelAdmin):
     """Kinds of partner status the vendor grants."""
 
-    list_display = ["name", "code"]
+    list_display = ["name", "code", "is_active"]
+    list_filter = ["is_active"]
     search_fields = ["name", "code"]
+
+
+@admin.register(CounterpartyDocumentKind)
+class CounterpartyDocumentKindAdmin(admin.ModelAdmin):
+    """Documents the vendor asks of partners for the counterparty check."""
+
+    list_display = ["name", "code", "applies_to", "required", "is_active", "position"]
+    list_filter = ["applies_to", "required", "is_active"]
+    search_fields = ["name", "code"]
+
+
+@admin.register(CounterpartyDocument)
+class CounterpartyDocumentAdmin(admin.ModelAdmin):
+    """Uploads, read only: files are served and reviewed in the back office, which checks the
+    state table and tells the partner."""
+
+    list_display = ["organisation", "kind", "original_name", "state", "uploaded_at"]
+    list_filter = ["state", "kind"]
+    list_select_related = ["organisation", "kind"]
+    search_fields = ["organisation__short_name", "organisation__inn", "original_name"]
+    exclude = ["file"]
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False

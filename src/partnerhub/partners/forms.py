@@ -6,8 +6,16 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from partnerhub.core import clock
 from partnerhub.partners import card
-from partnerhub.partners.models import LegalForm, Organisation
+from partnerhub.partners.models import (
+    CounterpartyDocumentKind,
+    DocumentAppliesTo,
+    LegalForm,
+    Organisation,
+    StatusKind,
+)
+from partnerhub.partners.selectors import counterparty_document_kinds_for
 
 
 class JoinForm(forms.Form):
@@ -47,3 +55,92 @@ class CardForm(forms.ModelForm):
 
     def _post_clean(self) -> None:
         """Skip model validation: the card rules are checked by the service in one place."""
+
+
+class DateInput(forms.DateInput):
+    """The browser's date picker (sends ISO dates, which every locale parses)."""
+
+    input_type = "date"
+
+    def __init__(self, attrs: dict | None = None) -> None:
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
+class StatusGrantForm(forms.Form):
+    """Grant a status to a partner for a period (the overlap rule lives in the service)."""
+
+    status = forms.ModelChoiceField(
+        label=_("Статус"), queryset=StatusKind.objects.filter(is_active=True).order_by("name")
+    )
+    valid_from = forms.DateField(label=_("Действует с"), widget=DateInput)
+    valid_until = forms.DateField(
+        label=_("Действует по"),
+        required=False,
+        widget=DateInput,
+        help_text=_("Пусто — бессрочно, до прекращения."),
+    )
+    note = forms.CharField(label=_("Комментарий"), max_length=500, required=False)
+
+
+class StatusEndForm(forms.Form):
+    """End a status early: its last day."""
+
+    on = forms.DateField(label=_("Последний день действия"), widget=DateInput)
+    reason = forms.CharField(label=_("Причина"), max_length=500, required=False)
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.fields["on"].initial = clock.today()
+
+
+class StatusKindForm(forms.Form):
+    """A new kind of status."""
+
+    code = forms.SlugField(label=_("Код"), max_length=50)
+    name = forms.CharField(label=_("Название"), max_length=200)
+    description = forms.CharField(
+        label=_("Описание"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class CounterpartyDocumentUploadForm(forms.Form):
+    """One file for one kind of counterparty document. The form checks only the shape; what the
+    file is (PDF/JPEG/PNG by content, size) is decided by ``partners.uploads`` in the service,
+    so an empty file gets our message too."""
+
+    kind = forms.ModelChoiceField(label=_("Документ"), queryset=CounterpartyDocumentKind.objects)
+    file = forms.FileField(
+        label=_("Файл (PDF, JPEG или PNG)"),
+        required=False,
+        allow_empty_file=True,
+        widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.jpg,.jpeg,.png"}),
+    )
+
+    def __init__(self, *args, organisation: Organisation, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].queryset = counterparty_document_kinds_for(organisation=organisation)
+
+
+class CounterpartyDocumentReviewForm(forms.Form):
+    """Accept an upload or ask for it again (the reason is checked by the state machine)."""
+
+    decision = forms.ChoiceField(
+        label=_("Решение"),
+        choices=[("accept", _("Принять")), ("ask_again", _("Запросить повторно"))],
+    )
+    reason = forms.CharField(label=_("Причина"), max_length=1000, required=False)
+
+
+class CounterpartyDocumentKindForm(forms.Form):
+    """A new kind of counterparty document."""
+
+    code = forms.SlugField(label=_("Код"), max_length=50)
+    name = forms.CharField(label=_("Название"), max_length=200)
+    description = forms.CharField(
+        label=_("Пояснение для партнёра"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    applies_to = forms.ChoiceField(
+        label=_("Для кого"), choices=DocumentAppliesTo.choices, initial=DocumentAppliesTo.BOTH
+    )
+    required = forms.BooleanField(label=_("Обязательный"), required=False, initial=True)
+    position = forms.IntegerField(label=_("Порядок"), min_value=0, max_value=32767, initial=100)

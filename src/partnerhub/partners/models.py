@@ -6,6 +6,8 @@ every change of a card field is a ``CardChange`` row (who, when, old, new).
 
 from __future__ import annotations
 
+import datetime
+import uuid
 from typing import ClassVar
 
 from django.conf import settings
@@ -244,6 +246,12 @@ class StatusKind(models.Model):
 
     code = models.SlugField(_("код"), max_length=50, unique=True)
     name = models.CharField(_("название"), max_length=200)
+    description = models.TextField(_("описание"), blank=True)
+    is_active = models.BooleanField(
+        _("можно присваивать"),
+        default=True,
+        help_text=_("Снятый флаг скрывает вид из формы присвоения; выданные статусы остаются."),
+    )
 
     class Meta:
         verbose_name = _("вид статуса")
@@ -266,6 +274,13 @@ class StatusGrant(models.Model):
     granted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    granted_at = models.DateTimeField(_("присвоен"), default=timezone.now)
+    note = models.CharField(_("комментарий"), max_length=500, blank=True)
+    ended_at = models.DateTimeField(_("прекращён досрочно"), null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    end_reason = models.CharField(_("причина прекращения"), max_length=500, blank=True)
 
     class Meta:
         verbose_name = _("статус партнёра")
@@ -280,3 +295,141 @@ class StatusGrant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organisation} — {self.status}"
+
+    def in_force_on(self, day: datetime.date) -> bool:
+        """True when the grant covers ``day`` (both ends of the period included)."""
+        return self.valid_from <= day and (self.valid_until is None or day <= self.valid_until)
+
+
+class DocumentAppliesTo(models.TextChoices):
+    """Which partners a kind of counterparty document is asked of."""
+
+    BOTH = "both", _("ЮЛ и ИП")
+    UL = "ul", _("Только ЮЛ")
+    IP = "ip", _("Только ИП")
+
+
+class CounterpartyDocumentKind(models.Model):
+    """A document the vendor asks of partners for the counterparty check (свидетельство о
+    регистрации, выписка из ЕГРЮЛ/ЕГРИП, другие документы); staff may add more."""
+
+    code = models.SlugField(_("код"), max_length=50, unique=True)
+    name = models.CharField(_("название"), max_length=200)
+    description = models.TextField(_("пояснение для партнёра"), blank=True)
+    applies_to = models.CharField(
+        _("для кого"),
+        max_length=4,
+        choices=DocumentAppliesTo.choices,
+        default=DocumentAppliesTo.BOTH,
+    )
+    required = models.BooleanField(_("обязательный"), default=True)
+    is_active = models.BooleanField(_("запрашивается"), default=True)
+    position = models.PositiveSmallIntegerField(_("порядок"), default=100)
+
+    class Meta:
+        verbose_name = _("вид документа контрагента")
+        verbose_name_plural = _("виды документов контрагента")
+        ordering = ["position", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def applies_to_form(self, legal_form: str) -> bool:
+        """True when partners of ``legal_form`` (ЮЛ/ИП) are asked for this kind."""
+        return self.applies_to in (DocumentAppliesTo.BOTH, legal_form)
+
+
+class CounterpartyDocumentState(models.TextChoices):
+    """Review of one uploaded file; a newer upload of the same kind supersedes it."""
+
+    UNDER_REVIEW = "under_review", _("На проверке")
+    ACCEPTED = "accepted", _("Принят")
+    ASKED_AGAIN = "asked_again", _("Запрошен повторно")
+    SUPERSEDED = "superseded", _("Заменён новым файлом")
+
+
+#: Review of an upload: staff accept it or ask again (with a reason); an accepted document may
+#: still be asked again (it expired, a new extract is needed). A newer upload of the same kind
+#: moves the current one to ``superseded``. Events ``partners.counterparty_document.<state>``.
+COUNTERPARTY_DOCUMENT_MACHINE = StateMachine(
+    field="state",
+    transitions={
+        CounterpartyDocumentState.UNDER_REVIEW: frozenset(
+            {
+                CounterpartyDocumentState.ACCEPTED,
+                CounterpartyDocumentState.ASKED_AGAIN,
+                CounterpartyDocumentState.SUPERSEDED,
+            }
+        ),
+        CounterpartyDocumentState.ACCEPTED: frozenset(
+            {CounterpartyDocumentState.ASKED_AGAIN, CounterpartyDocumentState.SUPERSEDED}
+        ),
+        CounterpartyDocumentState.ASKED_AGAIN: frozenset({CounterpartyDocumentState.SUPERSEDED}),
+        CounterpartyDocumentState.SUPERSEDED: frozenset(),
+    },
+    reason_required=frozenset({CounterpartyDocumentState.ASKED_AGAIN}),
+    event_prefix="partners.counterparty_document",
+)
+
+
+def counterparty_document_path(organisation_id: int, extension: str) -> str:
+    """Where an upload is stored: a random name, so the path reveals nothing of the original."""
+    return f"counterparty/{organisation_id}/{uuid.uuid4().hex}.{extension}"
+
+
+class CounterpartyDocument(models.Model):
+    """One file a partner uploaded for a kind of counterparty document, with its review.
+
+    The file lives in the default storage under a random name (``counterparty_document_path``);
+    ``original_name`` and the sniffed ``content_type`` are kept here for the download. At most
+    one upload per partner and kind is current (not superseded).
+    """
+
+    state_machine: ClassVar[StateMachine] = COUNTERPARTY_DOCUMENT_MACHINE
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="counterparty_documents"
+    )
+    kind = models.ForeignKey(
+        CounterpartyDocumentKind, on_delete=models.PROTECT, related_name="uploads"
+    )
+    file = models.FileField(_("файл"), max_length=255)
+    original_name = models.CharField(_("имя файла"), max_length=255)
+    content_type = models.CharField(_("тип содержимого"), max_length=64)
+    size = models.PositiveIntegerField(_("размер, байт"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    state = models.CharField(
+        _("состояние"),
+        max_length=16,
+        choices=CounterpartyDocumentState.choices,
+        default=CounterpartyDocumentState.UNDER_REVIEW,
+    )
+    review_reason = models.CharField(_("причина"), max_length=1000, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(_("загружен"), default=timezone.now)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(_("проверен"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("документ контрагента")
+        verbose_name_plural = _("документы контрагента")
+        ordering = ["-uploaded_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "kind"],
+                condition=~Q(state="superseded"),
+                name="counterparty_document_one_current_per_kind",
+            )
+        ]
+        indexes = [models.Index(fields=["state", "uploaded_at"], name="counterparty_doc_queue")]
+
+    def __str__(self) -> str:
+        return f"{self.organisation} — {self.kind}: {self.original_name}"
+
+    @property
+    def is_current(self) -> bool:
+        return self.state != CounterpartyDocumentState.SUPERSEDED

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import datetime
+from dataclasses import dataclass
+
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from partnerhub.partners import card
 from partnerhub.partners.models import (
     CardChange,
+    CounterpartyDocument,
+    CounterpartyDocumentKind,
+    CounterpartyDocumentState,
+    DocumentAppliesTo,
     Enrolment,
     Organisation,
     OrgKind,
     Program,
     StatusGrant,
+    StatusKind,
 )
 
 
@@ -92,3 +100,199 @@ def program_get_open(*, pk: int) -> Program:
 def statuses_of(*, organisation: Organisation) -> QuerySet[StatusGrant]:
     """Statuses granted to ``organisation``."""
     return StatusGrant.objects.filter(organisation=organisation).select_related("status")
+
+
+# --- statuses (spec "Statuses") ----------------------------------------------------------------
+
+
+def _in_force_on(on: datetime.date) -> Q:
+    return Q(valid_from__lte=on) & (Q(valid_until__isnull=True) | Q(valid_until__gte=on))
+
+
+def statuses_in_force(*, organisation: Organisation, on: datetime.date) -> list[StatusGrant]:
+    """Grants of ``organisation`` that cover the day ``on`` (both ends included), by kind name."""
+    return list(
+        StatusGrant.objects.filter(_in_force_on(on), organisation=organisation)
+        .select_related("status")
+        .order_by("status__name", "valid_from")
+    )
+
+
+def has_status(*, organisation: Organisation, code: str, on: datetime.date) -> bool:
+    """True when ``organisation`` holds the status of kind ``code`` on the day ``on``."""
+    return StatusGrant.objects.filter(
+        _in_force_on(on), organisation=organisation, status__code=code
+    ).exists()
+
+
+def status_history(*, organisation: Organisation) -> QuerySet[StatusGrant]:
+    """Every grant of ``organisation``, current and past, newest period first."""
+    return (
+        StatusGrant.objects.filter(organisation=organisation)
+        .select_related("status", "granted_by", "ended_by")
+        .order_by("-valid_from", "-pk")
+    )
+
+
+@dataclass(frozen=True)
+class StatusOverview:
+    """The statuses of a partner split for a page: in force today, coming, ended."""
+
+    current: list[StatusGrant]
+    upcoming: list[StatusGrant]
+    past: list[StatusGrant]
+
+
+def status_overview(*, organisation: Organisation, on: datetime.date) -> StatusOverview:
+    """``status_history`` split around the day ``on`` (one query)."""
+    current: list[StatusGrant] = []
+    upcoming: list[StatusGrant] = []
+    past: list[StatusGrant] = []
+    for grant in status_history(organisation=organisation):
+        if grant.in_force_on(on):
+            current.append(grant)
+        elif grant.valid_from > on:
+            upcoming.append(grant)
+        else:
+            past.append(grant)
+    return StatusOverview(current=current, upcoming=upcoming, past=past)
+
+
+def status_grant_get(*, pk: int) -> StatusGrant:
+    """A grant by id (vendor staff); 404 when there is none."""
+    grant = StatusGrant.objects.select_related("status", "organisation").filter(pk=pk).first()
+    if grant is None:
+        raise Http404
+    return grant
+
+
+def status_kinds(*, active_only: bool = False) -> QuerySet[StatusKind]:
+    """Kinds of status; ``active_only`` for the grant form."""
+    qs = StatusKind.objects.order_by("name")
+    return qs.filter(is_active=True) if active_only else qs
+
+
+# --- counterparty documents (spec "Contract", step 1) ------------------------------------------
+
+
+def counterparty_document_kinds_for(
+    *, organisation: Organisation
+) -> QuerySet[CounterpartyDocumentKind]:
+    """Kinds the vendor asks of ``organisation`` (active, for its legal form), in page order."""
+    return CounterpartyDocumentKind.objects.filter(
+        Q(applies_to=DocumentAppliesTo.BOTH) | Q(applies_to=organisation.legal_form),
+        is_active=True,
+    ).order_by("position", "name")
+
+
+def counterparty_document_kinds() -> QuerySet[CounterpartyDocumentKind]:
+    """Every kind, for the vendor's staff."""
+    return CounterpartyDocumentKind.objects.order_by("position", "name")
+
+
+def _current_uploads(organisation: Organisation) -> QuerySet[CounterpartyDocument]:
+    return CounterpartyDocument.objects.filter(organisation=organisation).exclude(
+        state=CounterpartyDocumentState.SUPERSEDED
+    )
+
+
+def _required_kinds_satisfied(organisation: Organisation, states: tuple[str, ...]) -> bool:
+    required = set(
+        counterparty_document_kinds_for(organisation=organisation)
+        .filter(required=True)
+        .values_list("pk", flat=True)
+    )
+    covered = set(
+        _current_uploads(organisation)
+        .filter(kind_id__in=required, state__in=states)
+        .values_list("kind_id", flat=True)
+    )
+    return required <= covered
+
+
+def counterparty_documents_uploaded(*, organisation: Organisation) -> bool:
+    """True when every required kind has a current upload that was not asked again (it is
+    under review or accepted)."""
+    return _required_kinds_satisfied(
+        organisation,
+        (CounterpartyDocumentState.UNDER_REVIEW, CounterpartyDocumentState.ACCEPTED),
+    )
+
+
+def counterparty_documents_accepted(*, organisation: Organisation) -> bool:
+    """True when every required kind has a current upload accepted by the vendor's staff."""
+    return _required_kinds_satisfied(organisation, (CounterpartyDocumentState.ACCEPTED,))
+
+
+@dataclass(frozen=True)
+class CounterpartyDocumentRow:
+    """One kind asked of a partner with its current upload (None: nothing uploaded yet) and the
+    earlier uploads of the kind, newest first."""
+
+    kind: CounterpartyDocumentKind
+    current: CounterpartyDocument | None
+    earlier: list[CounterpartyDocument]
+
+    @property
+    def missing(self) -> bool:
+        return self.kind.required and (
+            self.current is None or self.current.state == CounterpartyDocumentState.ASKED_AGAIN
+        )
+
+
+def counterparty_documents_of(*, organisation: Organisation) -> list[CounterpartyDocumentRow]:
+    """The kinds asked of ``organisation`` with its uploads (two queries). Kinds no longer asked
+    but with uploads are listed too, so that nothing uploaded disappears from the page."""
+    uploads = list(
+        CounterpartyDocument.objects.filter(organisation=organisation)
+        .select_related("uploaded_by", "reviewed_by")
+        .order_by("-uploaded_at", "-pk")
+    )
+    uploaded_kinds = {u.kind_id for u in uploads}
+    kinds = CounterpartyDocumentKind.objects.filter(
+        Q(is_active=True, applies_to__in=(DocumentAppliesTo.BOTH, organisation.legal_form))
+        | Q(pk__in=uploaded_kinds)
+    ).order_by("position", "name")
+    rows = []
+    for kind in kinds:
+        of_kind = [u for u in uploads if u.kind_id == kind.pk]
+        current = next((u for u in of_kind if u.is_current), None)
+        rows.append(
+            CounterpartyDocumentRow(
+                kind=kind, current=current, earlier=[u for u in of_kind if u is not current]
+            )
+        )
+    return rows
+
+
+def counterparty_document_of_partner(
+    *, organisation: Organisation, pk: int
+) -> CounterpartyDocument:
+    """An upload of ``organisation`` (a partner's user); another partner's upload is 404."""
+    document = (
+        CounterpartyDocument.objects.select_related("kind")
+        .filter(organisation=organisation, pk=pk)
+        .first()
+    )
+    if document is None:
+        raise Http404
+    return document
+
+
+def counterparty_document_get(*, pk: int) -> CounterpartyDocument:
+    """Any upload by id (the vendor's staff)."""
+    document = (
+        CounterpartyDocument.objects.select_related("kind", "organisation").filter(pk=pk).first()
+    )
+    if document is None:
+        raise Http404
+    return document
+
+
+def counterparty_documents_under_review() -> QuerySet[CounterpartyDocument]:
+    """The staff's queue: current uploads waiting for review across partners, oldest first."""
+    return (
+        CounterpartyDocument.objects.filter(state=CounterpartyDocumentState.UNDER_REVIEW)
+        .select_related("organisation", "kind", "uploaded_by")
+        .order_by("uploaded_at", "pk")
+    )
