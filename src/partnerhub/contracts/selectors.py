@@ -1,0 +1,157 @@
+"""Read queries of contracts, scoped to who asks (spec: partners-and-contracts, "Contract").
+
+Other apps ask ``contract_signed`` (may the partner convert bonuses?) and
+``closing_documents_channel`` (how do its acts and invoices travel?).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db.models import Count, QuerySet
+from django.http import Http404
+
+from partnerhub.contracts.models import Contract, ContractState
+from partnerhub.partners.models import EnrolmentState, Organisation, Program, ProgramKind
+
+__all__ = [
+    "QUEUE_STATES",
+    "ProgramContract",
+    "closing_documents_channel",
+    "contract_get",
+    "contract_get_for_partner",
+    "contract_of",
+    "contract_signed",
+    "contract_state_counts",
+    "contracts_for_staff",
+    "contracts_of_partner",
+    "participates",
+    "programs_for_contract",
+]
+
+#: The back office's default queue: applications waiting for staff.
+QUEUE_STATES = (ContractState.SENT, ContractState.UNDER_REVIEW)
+#: States in which a contract was concluded (its terms, such as the channel, bind both sides).
+CONCLUDED_STATES = (ContractState.SIGNED, ContractState.TERMINATED)
+
+
+def contract_of(*, organisation: Organisation, program: Program) -> Contract | None:
+    """The contract of ``organisation`` in ``program``, or None when none was started."""
+    return (
+        Contract.objects.filter(organisation=organisation, program=program)
+        .select_related("program", "program__vendor", "organisation")
+        .first()
+    )
+
+
+def contract_signed(*, organisation: Organisation, program: Program) -> bool:
+    """True when the partner's contract in ``program`` is signed (and not terminated): only a
+    signed contract allows conversion of bonuses."""
+    return Contract.objects.filter(
+        organisation=organisation, program=program, state=ContractState.SIGNED
+    ).exists()
+
+
+def closing_documents_channel(*, organisation: Organisation, program: Program) -> str | None:
+    """How closing documents travel under the partner's contract: "paper" or "edo".
+
+    None without a concluded contract (never signed). A terminated contract keeps its channel:
+    the documents of payouts made before the termination still travel the agreed way.
+    """
+    return (
+        Contract.objects.filter(
+            organisation=organisation, program=program, state__in=CONCLUDED_STATES
+        )
+        .values_list("closing_channel", flat=True)
+        .first()
+    )
+
+
+def contracts_of_partner(*, organisation: Organisation) -> QuerySet[Contract]:
+    """The partner's own contracts."""
+    return Contract.objects.filter(organisation=organisation).select_related(
+        "program", "program__vendor"
+    )
+
+
+def contract_get_for_partner(*, organisation: Organisation, pk: int) -> Contract:
+    """One of the partner's own contracts; another partner's is a 404."""
+    contract = contracts_of_partner(organisation=organisation).filter(pk=pk).first()
+    if contract is None:
+        raise Http404
+    return contract
+
+
+def contract_get(*, pk: int) -> Contract:
+    """A contract by id, for the vendor's staff."""
+    contract = (
+        Contract.objects.select_related("organisation", "program", "program__vendor")
+        .filter(pk=pk)
+        .first()
+    )
+    if contract is None:
+        raise Http404
+    return contract
+
+
+def contracts_for_staff(*, states: Iterable[str] = QUEUE_STATES) -> QuerySet[Contract]:
+    """Contracts in ``states`` for the back office, the longest waiting first."""
+    return (
+        Contract.objects.filter(state__in=list(states))
+        .select_related("organisation", "program")
+        .order_by("state_changed_at", "pk")
+    )
+
+
+def contract_state_counts() -> dict[str, int]:
+    """How many contracts are in each state."""
+    rows = Contract.objects.values("state").annotate(n=Count("pk"))
+    counts = dict.fromkeys(ContractState.values, 0)
+    counts.update({row["state"]: row["n"] for row in rows})
+    return counts
+
+
+@dataclass(frozen=True)
+class ProgramContract:
+    """A program the partner takes part in, with its contract when one was started."""
+
+    program: Program
+    contract: Contract | None
+
+
+def programs_for_contract(*, organisation: Organisation) -> list[ProgramContract]:
+    """Programs in which the partner may conclude a contract, with their contracts.
+
+    The referral programs the partner is registered in (or enrolled in, active), and every
+    program in which it already has a contract.
+    """
+    from partnerhub.referrals.selectors.links import referral_partner_of
+
+    programs: dict[int, Program] = {}
+    contracts = {c.program_id: c for c in contracts_of_partner(organisation=organisation)}
+    for contract in contracts.values():
+        programs[contract.program_id] = contract.program
+    for program in Program.objects.filter(
+        kind=ProgramKind.REFERRALS,
+        enrolments__organisation=organisation,
+        enrolments__state=EnrolmentState.ACTIVE,
+    ).select_related("vendor"):
+        programs[program.pk] = program
+    referral_partner = referral_partner_of(organisation)
+    if referral_partner is not None:
+        programs[referral_partner.program_id] = referral_partner.program
+    ordered = sorted(programs.values(), key=lambda p: (p.name, p.pk))
+    return [ProgramContract(program=p, contract=contracts.get(p.pk)) for p in ordered]
+
+
+def participates(*, organisation: Organisation, program: Program) -> bool:
+    """True when the partner takes part in ``program``: an active enrolment, or (referral
+    programs) a registration as a referral partner."""
+    from partnerhub.referrals.selectors.standing import partner_of
+
+    if program.enrolments.filter(organisation=organisation, state=EnrolmentState.ACTIVE).exists():
+        return True
+    if program.kind == ProgramKind.REFERRALS:
+        return partner_of(program=program, organisation=organisation) is not None
+    return False
