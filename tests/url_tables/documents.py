@@ -3,16 +3,56 @@
 Import the helpers from there (``Entry``, ``partner_only``, ``vendor_only``, ``own_or_staff``,
 statuses...). ``objects(world)`` makes the objects of partner A the URLs point at; they become
 attributes of the ``a_objects`` namespace the ``kwargs`` callables receive.
+
+Closing documents are accounting documents: the partner's owner and accountant read its own
+(another partner's: 404); the vendor's accountant, program manager and administrator read all.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
 from typing import Any
 
-from tests.test_url_authorisation import Entry
+from partnerhub.documents.models import ClosingDocument, DocumentKind
+from partnerhub.documents.services import requisites_snapshot
+from tests.test_url_authorisation import NOT_FOUND, Entry, partner_only, vendor_only
 
-TABLE: dict[str, Entry] = {}
+PARTNER_READERS = ("owner", "accountant")
+STAFF_READERS = ("accountant", "program_manager", "administrator")
+
+TABLE: dict[str, Entry] = {
+    "cabinet:closing_documents": Entry(expect={"GET": partner_only(PARTNER_READERS)}),
+    "cabinet:closing_document_download": Entry(
+        # Partner B's owner and accountant pass the rule but the act is A's: 404, not 403.
+        expect={"GET": partner_only(PARTNER_READERS, b_ok=NOT_FOUND)},
+        kwargs=lambda o: {"pk": o.closing_document.pk},
+    ),
+    "backoffice:closing_documents": Entry(expect={"GET": vendor_only(STAFF_READERS)}),
+    "backoffice:closing_document_download": Entry(
+        expect={"GET": vendor_only(STAFF_READERS)},
+        kwargs=lambda o: {"pk": o.closing_document.pk},
+    ),
+}
 
 
 def objects(world: Any) -> dict[str, Any]:
-    return {}
+    """An act of partner A (the row only: its PDF is rendered when first downloaded)."""
+    act = ClosingDocument.objects.create(
+        vendor=world.vendor,
+        partner=world.partner_a,
+        kind=DocumentKind.ACT,
+        year=2026,
+        sequence=1,
+        number="А-2026-00001",
+        issued_on=dt.date(2026, 3, 2),
+        amount=Decimal("6000.00"),
+        vat_amount=Decimal("0.00"),
+        amount_without_vat=Decimal("6000.00"),
+        service="Вознаграждение по партнёрской программе за привлечение клиентов",
+        basis="Договор № П-17",
+        source="payout:url-table",
+        seller=requisites_snapshot(world.partner_a),
+        buyer=requisites_snapshot(world.vendor),
+    )
+    return {"closing_document": act}

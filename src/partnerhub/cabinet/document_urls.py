@@ -1,5 +1,14 @@
 """URLs of the cabinet for closing documents (issue 6), included in ``cabinet/urls.py``."""
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from partnerhub.cabinet import document_views
+
+urlpatterns: list[URLPattern] = [
+    path("closing-documents/", document_views.closing_documents, name="closing_documents"),
+    path(
+        "closing-documents/<int:pk>/pdf/",
+        document_views.closing_document_download,
+        name="closing_document_download",
+    ),
+]

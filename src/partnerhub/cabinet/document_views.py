@@ -1,0 +1,77 @@
+"""The partner's closing documents (acts and invoices of its payouts): the list and the PDF.
+
+Issue 6, item 5. The owner and the accountant read them (the documents are the accounting's);
+another partner's document is 404. Reads go through ``documents.selectors`` scoped to the user's
+organisation; the PDF through ``documents.services.closing_document_pdf``.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from partnerhub.accounts.principal import organisation_of
+from partnerhub.core.access import access, partner
+from partnerhub.core.pagination import paginate
+from partnerhub.documents import selectors
+from partnerhub.documents.models import DocumentKind
+from partnerhub.documents.services import closing_document_pdf
+
+READERS = partner("owner", "accountant")
+PER_PAGE = 25
+
+
+def year_filter(request: HttpRequest) -> int | None:
+    """The ``?year=`` filter, or None when absent or not a year."""
+    raw = request.GET.get("year", "").strip()
+    return int(raw) if raw.isdigit() and 2000 <= int(raw) <= 2100 else None
+
+
+def kind_filter(request: HttpRequest) -> str:
+    """The ``?kind=`` filter ("act", "invoice"), or "" for both."""
+    raw = request.GET.get("kind", "").strip()
+    return raw if raw in DocumentKind.values else ""
+
+
+def pdf_response(document_pdf: bytes, filename: str) -> HttpResponse:
+    """A PDF as a download (the file name is the document's number, no personal data)."""
+    response = HttpResponse(document_pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def pdf_filename(number: str, kind: str) -> str:
+    """ "act-A-2026-00001.pdf": ASCII, so that every browser keeps it."""
+    ascii_number = number.replace("А", "A").replace("СФ", "SF")
+    return f"{kind}-{ascii_number}.pdf"
+
+
+@access(READERS)
+@require_GET
+def closing_documents(request: HttpRequest) -> HttpResponse:
+    """The partner's acts and invoices, newest first, filtered by year and kind."""
+    org = organisation_of(request.user)
+    year, kind = year_filter(request), kind_filter(request)
+    documents = selectors.closing_documents_of_partner(partner=org, year=year, kind=kind)
+    context = {
+        "org": org,
+        "page": paginate(request, documents, PER_PAGE),
+        "years": selectors.closing_document_years(partner=org),
+        "kinds": DocumentKind.choices,
+        "year": year,
+        "kind": kind,
+    }
+    return render(request, "cabinet/documents/list.html", context)
+
+
+@access(READERS)
+@require_GET
+def closing_document_download(request: HttpRequest, pk: int) -> HttpResponse:
+    """The PDF of one of the partner's own documents; 404 for anyone else's."""
+    org = organisation_of(request.user)
+    document = selectors.closing_document_for_partner(partner=org, pk=pk)
+    return pdf_response(
+        closing_document_pdf(document), pdf_filename(document.number, document.kind)
+    )
