@@ -30,6 +30,16 @@ OPTIONAL = [
     "referrals.points.expiring",
     "referrals.bonus.activation",
     "referrals.reward.accrued",
+    "partners.status.granted",
+    "partners.status.ended",
+    "partners.counterparty_document.accepted",
+    "contracts.contract.sent",
+    "contracts.contract.under_review",
+    "payouts.payout.generated",
+    "payouts.payout.sent",
+    "payouts.payout.accepted",
+    "payouts.payout.rejected",
+    "payouts.payout.paid",
 ]
 
 

@@ -283,6 +283,9 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         # run_huey installs its own handler; do not print every line twice
         "huey": {"level": "INFO", "propagate": False},
+        # PDF rendering logs every step of every document at INFO
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
 }
 
