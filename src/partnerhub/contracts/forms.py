@@ -37,7 +37,8 @@ class SignForm(forms.Form):
     """Sign the contract on a date."""
 
     signed_on = forms.DateField(
-        label=_("Дата подписания"), widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Дата подписания"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
 
 
@@ -55,5 +56,5 @@ class TerminateForm(ReasonForm):
     terminated_on = forms.DateField(
         label=_("Дата расторжения"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
