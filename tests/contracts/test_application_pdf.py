@@ -98,3 +98,18 @@ def test_an_individual_entrepreneur_has_ogrnip_and_no_kpp(world, program, tmp_pa
 
     assert "ОГРНИП 304500116000157" in text
     assert "КПП" not in text
+
+
+def test_the_application_is_in_russian_whatever_the_page_language(world, ready, tmp_path):
+    # a legal document addressed to the vendor: an English page still sends it in Russian
+    from django.utils import translation
+
+    services.contract_prepare(contract=ready, application_channel="paper", closing_channel="paper")
+    with translation.override("en"):
+        contract = services.contract_send(contract=ready, by=world.user("a:owner"))
+
+    with contract.application_pdf.open("rb") as file:
+        _pages, text = pages_and_text(file.read(), tmp_path)
+
+    assert "ЗАЯВЛЕНИЕ о присоединении к договору" in text
+    assert "On paper" not in text and "На бумаге, почтой" in text

@@ -229,9 +229,7 @@ def test_staff_see_the_requisites_as_sent_and_sign_from_the_page(world, ready, l
     assert "Расторгнуть договор" in page(response)
 
 
-def test_the_signing_date_is_offered_as_today_in_the_browser_s_date_format(
-    world, ready, login_as
-):
+def test_the_signing_date_is_offered_as_today_in_the_browser_s_date_format(world, ready, login_as):
     # a date input takes only ISO dates: "25.11.2026" would show an empty required field
     contract = services.contract_send(contract=prepare_edo(ready))
     client = login_as("vendor:program_manager")

@@ -17,6 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -157,7 +158,8 @@ def application_preview_pdf(*, contract: Contract, on: dt.date | None = None) ->
     snapshot = application_snapshot(
         contract, organisation=contract.organisation, number=number, on=on or clock.today()
     )
-    return render_pdf(APPLICATION_TEMPLATE, application_context(snapshot, draft=True))
+    with translation.override("ru"):  # a Russian legal document, whatever the page language
+        return render_pdf(APPLICATION_TEMPLATE, application_context(snapshot, draft=True))
 
 
 # --- use cases --------------------------------------------------------------------------------
@@ -315,7 +317,8 @@ def contract_send(*, contract: Contract, by: Any = None) -> Contract:
     snapshot = application_snapshot(
         contract, organisation=contract.organisation, number=number, on=clock.local_date(now)
     )
-    pdf = render_pdf(APPLICATION_TEMPLATE, application_context(snapshot, draft=False))
+    with translation.override("ru"):  # a Russian legal document, whatever the page language
+        pdf = render_pdf(APPLICATION_TEMPLATE, application_context(snapshot, draft=False))
     with transaction.atomic():
         contract = transition(
             contract,
