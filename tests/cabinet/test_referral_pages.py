@@ -84,6 +84,8 @@ def test_dashboard_shows_level_progress_points_and_bonuses(partner_a, login_as):
     assert '<progress max="120" value="79"' in body
     assert f"2{NBSP}700,00{NBSP}₽" in body
     assert "До уровня 3 не хватает 41 " in body
+    # and the bonuses lead to their conversion and the payouts
+    assert 'href="/cabinet/payouts/" id="payouts-link"' in body
 
 
 def test_dashboard_shows_the_next_review_and_the_level_kept_today(partner_a, login_as):

@@ -7,6 +7,7 @@ program; partner B's users get 404 on every URL that points at it.
 from __future__ import annotations
 
 from typing import Any
+from unittest import mock
 
 from tests.test_url_authorisation import (
     BAD_REQUEST,
@@ -88,5 +89,19 @@ def objects(world: Any) -> dict[str, Any]:
     complete_card(world.partner_a)
     upload_required_documents(world.partner_a)
     contract = services.contract_start(organisation=world.partner_a, program=program)
-    contract = services.contract_send(contract=prepare_edo(contract))
+    # the application is rendered once for the whole table (1,300 cases build these objects;
+    # the PDF itself is tested in tests/contracts): the same real PDF for every case
+    with mock.patch.object(services, "render_pdf", _render_once):
+        contract = services.contract_send(contract=prepare_edo(contract))
     return {"contract": contract, "contract_program": program}
+
+
+_rendered: dict[str, bytes] = {}
+
+
+def _render_once(template_name: str, context: dict[str, Any]) -> bytes:
+    from partnerhub.core.pdf import render_pdf
+
+    if template_name not in _rendered:
+        _rendered[template_name] = render_pdf(template_name, context)
+    return _rendered[template_name]
