@@ -34,27 +34,6 @@ from partnerhub.partners.models import Enrolment, Organisation, OrgKind, Program
 
 APPLICATION_TEMPLATE = "contracts/application.html"
 
-#: The card fields printed on the application (and kept in its snapshot).
-REQUISITES = (
-    "legal_form",
-    "full_name",
-    "short_name",
-    "inn",
-    "kpp",
-    "ogrn",
-    "legal_address",
-    "postal_address",
-    "vat_payer",
-    "bik",
-    "settlement_account",
-    "correspondent_account",
-    "bank_name",
-    "director_name",
-    "director_position",
-    "email",
-    "phone",
-)
-
 
 # --- pure rules -------------------------------------------------------------------------------
 
@@ -105,7 +84,7 @@ def application_number(contract: Contract, attempt: int) -> str:
 
 def requisites_of(organisation: Organisation) -> dict[str, Any]:
     """The card fields the application prints, as plain JSON-able data."""
-    return {name: getattr(organisation, name) for name in REQUISITES}
+    return partner_selectors.requisites_of(organisation=organisation)
 
 
 def application_snapshot(

@@ -33,6 +33,7 @@ from partnerhub.core.money import has_cents_only, quantize
 from partnerhub.documents import rules
 from partnerhub.documents.models import ClosingDocument, DocumentCounter, DocumentKind
 from partnerhub.documents.rendering import render_closing_document
+from partnerhub.partners import selectors as partner_selectors
 from partnerhub.partners.models import LegalForm, Organisation, OrgKind
 
 __all__ = [
@@ -42,31 +43,10 @@ __all__ = [
     "service_wording",
 ]
 
-#: Card fields a document keeps of each side.
-SNAPSHOT_FIELDS = (
-    "legal_form",
-    "full_name",
-    "short_name",
-    "inn",
-    "kpp",
-    "ogrn",
-    "legal_address",
-    "postal_address",
-    "vat_payer",
-    "bik",
-    "settlement_account",
-    "correspondent_account",
-    "bank_name",
-    "director_name",
-    "director_position",
-    "email",
-    "phone",
-)
-
 
 def requisites_snapshot(organisation: Organisation) -> dict[str, Any]:
     """The card of one side as it is now, for a document to keep."""
-    data: dict[str, Any] = {name: getattr(organisation, name) for name in SNAPSHOT_FIELDS}
+    data = partner_selectors.requisites_of(organisation=organisation)
     data["id"] = organisation.pk
     data["name"] = organisation.full_name or organisation.short_name
     return data

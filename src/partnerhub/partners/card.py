@@ -42,6 +42,10 @@ CARD_FIELDS: tuple[str, ...] = (
     "website",
 )
 
+#: What a document prints of a side (the application to join, acts, invoices): the card less
+#: the website.
+REQUISITE_FIELDS: tuple[str, ...] = tuple(name for name in CARD_FIELDS if name != "website")
+
 _COMMON_REQUIRED = (
     "full_name",
     "short_name",

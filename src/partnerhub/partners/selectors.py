@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
@@ -296,3 +297,9 @@ def counterparty_documents_under_review() -> QuerySet[CounterpartyDocument]:
         .select_related("organisation", "kind", "uploaded_by")
         .order_by("uploaded_at", "pk")
     )
+
+
+def requisites_of(*, organisation: Organisation) -> dict[str, Any]:
+    """The organisation's requisites as a document prints them (``card.REQUISITE_FIELDS``), as
+    plain JSON-able data for a document to keep."""
+    return {name: getattr(organisation, name) for name in card.REQUISITE_FIELDS}
