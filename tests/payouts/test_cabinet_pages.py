@@ -200,3 +200,36 @@ def test_when_the_act_cannot_be_issued_nothing_is_converted(world, login_as):
     assert "ИНН" in response.content.decode()
     assert not Payout.objects.exists()
     assert selectors.bonus_balance(organisation=setup.organisation) == Decimal("12000.00")
+
+
+def test_the_bonus_history_shows_a_conversion_and_its_return_after_a_rejection(world, login_as):
+    # given partner A registered in the referral program, with a payout of 6,000 that staff
+    # rejected
+    from partnerhub.payouts import services
+    from partnerhub.referrals.services import intake
+
+    setup = partner_ready(world)
+    intake.events_ingest(
+        program=setup.program,
+        objs=[
+            {
+                "id": "reg-1",
+                "type": "partner.registered",
+                "at": setup.partner.registered_at.isoformat(),
+                "partner": setup.partner.code,
+            }
+        ],
+    )
+    payout = convert(setup)
+    services.payout_reject(payout=payout, reason="Нет подписи")
+
+    # when the partner opens its bonus history
+    response = login_as("a:owner").get(reverse("cabinet:referral_bonuses"))
+
+    # then the conversion took 6,000 and the rejection gave it back, newest first
+    rows = [(row["kind"], row["entry"].amount) for row in response.context["page"].object_list]
+    assert rows == [
+        ("Возврат бонусов: выплата отклонена", Decimal("6000.00")),
+        ("Вывод бонусов", Decimal("-6000.00")),
+    ]
+    assert "Возврат бонусов: выплата отклонена" in response.content.decode()

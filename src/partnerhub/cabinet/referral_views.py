@@ -34,6 +34,7 @@ from partnerhub.core import clock
 from partnerhub.core.access import access, partner
 from partnerhub.core.pagination import paginate
 from partnerhub.partners.models import Organisation, Program
+from partnerhub.payouts.selectors import BonusMovement, bonus_movements_of
 from partnerhub.referrals.engine.months import add_months_to_date
 from partnerhub.referrals.engine.results import BonusEntry, Grant
 from partnerhub.referrals.models import ReferralPartner
@@ -54,6 +55,7 @@ BONUS_KINDS = {
     "refund": _("Возврат оплаты"),
     "adjustment": _("Ручная корректировка"),
     "conversion": _("Вывод бонусов"),
+    "conversion_returned": _("Возврат бонусов: выплата отклонена"),
 }
 
 #: Why points were granted.
@@ -209,8 +211,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "cabinet/referrals/dashboard.html", context)
 
 
-def bonus_rows(bonuses: Iterable[BonusEntry]) -> list[dict[str, Any]]:
-    """Bonus entries newest first, with their kinds named."""
+def bonus_rows(bonuses: Iterable[BonusEntry | BonusMovement]) -> list[dict[str, Any]]:
+    """Bonus entries (and conversions) newest first, with their kinds named."""
     ordered = sorted(bonuses, key=lambda b: (b.at, b.ref), reverse=True)
     return [{"entry": b, "kind": BONUS_KINDS.get(b.kind, b.kind)} for b in ordered]
 
@@ -218,7 +220,8 @@ def bonus_rows(bonuses: Iterable[BonusEntry]) -> list[dict[str, Any]]:
 @access(ANY_PARTNER)
 @require_GET
 def bonuses(request: HttpRequest) -> HttpResponse:
-    """Every bonus accrued or taken back: date, kind, client, payment amount, rate, amount."""
+    """Every bonus accrued or taken back, and every conversion (and its return after a rejected
+    act): date, kind, client, payment amount, rate, amount."""
     membership = membership_of(request)
     referral_partner, program = membership.partner, membership.program
     if referral_partner is None or program is None:
@@ -230,7 +233,16 @@ def bonuses(request: HttpRequest) -> HttpResponse:
         "org": membership.organisation,
         "partner": referral_partner,
         "standing": history.standing,
-        "page": paginate(request, bonus_rows(history.bonuses), BONUSES_PER_PAGE),
+        "page": paginate(
+            request,
+            bonus_rows(
+                [
+                    *history.bonuses,
+                    *bonus_movements_of(organisation=membership.organisation),
+                ]
+            ),
+            BONUSES_PER_PAGE,
+        ),
     }
     return render(request, "cabinet/referrals/bonuses.html", context)
 

@@ -216,3 +216,33 @@ def register_payouts(*, register: PaymentRegister) -> list[Payout]:
         item.payout
         for item in register.items.select_related("payout", "payout__organisation").order_by("pk")
     ]
+
+
+@dataclass(frozen=True)
+class BonusMovement:
+    """A conversion of bonuses (negative) or its return after a rejection (positive), in the
+    shape of the referral bonus history's rows (no client, payment or rate)."""
+
+    at: dt.datetime
+    kind: str  # "conversion" / "conversion_returned"
+    amount: Decimal
+    ref: str
+    client: None = None
+    base: None = None
+    rate: None = None
+
+
+def bonus_movements_of(*, organisation: Organisation) -> list[BonusMovement]:
+    """What conversions took from the organisation's bonus balance and rejections gave back,
+    for the bonus history beside the bonuses the program accrued."""
+    movements: list[BonusMovement] = []
+    rows = Payout.objects.filter(organisation=organisation).values_list(
+        "pk", "created_at", "amount", "rejected_at"
+    )
+    for pk, created_at, amount, rejected_at in rows:
+        movements.append(BonusMovement(created_at, "conversion", -amount, f"payout:{pk}"))
+        if rejected_at is not None:
+            movements.append(
+                BonusMovement(rejected_at, "conversion_returned", amount, f"payout:{pk}:return")
+            )
+    return movements
