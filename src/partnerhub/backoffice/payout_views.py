@@ -20,6 +20,7 @@ from partnerhub.core.access import access, allowed, vendor
 from partnerhub.core.clock import today
 from partnerhub.core.errors import ApplicationError
 from partnerhub.core.forms import add_service_errors
+from partnerhub.core.money import format_rub
 from partnerhub.core.pagination import paginate
 from partnerhub.payouts import exports, selectors, services
 from partnerhub.payouts.forms import RegisterForm, RejectForm
@@ -126,7 +127,10 @@ def payout_reject(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _register_form(request: HttpRequest, vendor_org, data=None) -> RegisterForm:  # type: ignore[no-untyped-def]
     candidates = list(selectors.payouts_for_register(vendor=vendor_org))
-    choices = [(p.pk, f"№ {p.pk} — {p.organisation.short_name}, {p.amount} ₽") for p in candidates]
+    choices = [
+        (p.pk, f"№ {p.pk} — {p.organisation.short_name}, {format_rub(p.amount)}")
+        for p in candidates
+    ]
     return RegisterForm(data, choices=choices)
 
 
