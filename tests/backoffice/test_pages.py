@@ -49,3 +49,46 @@ def test_dashboard_lists_pending_applications(world, login_as):
     )
     page = login_as("vendor:accountant").get("/backoffice/").content.decode()
     assert "ООО «Бета»" in page and "Дистрибуция" in page
+
+
+def test_the_dashboard_counts_what_waits_for_staff(world, login_as):
+    # given a sent application, a document under review, and payouts due today and overdue
+    import datetime as dt
+    from decimal import Decimal
+
+    from partnerhub.contracts.models import Contract, ContractState
+    from partnerhub.core import clock
+    from partnerhub.partners import services
+    from partnerhub.partners.models import CounterpartyDocumentKind
+    from partnerhub.payouts.models import Payout, PayoutState
+    from tests.partners.issue6_factories import pdf_bytes, upload_file
+
+    program = ProgramFactory(vendor=world.vendor)
+    Contract.objects.create(organisation=world.partner_a, program=program, state=ContractState.SENT)
+    services.counterparty_document_upload(
+        organisation=world.partner_a,
+        kind=CounterpartyDocumentKind.objects.get(code="registration-certificate"),
+        upload=upload_file("ogrn.pdf", pdf_bytes()),
+        name="ogrn.pdf",
+    )
+    for key, due_on in (("a", clock.today()), ("b", clock.today() - dt.timedelta(days=3))):
+        Payout.objects.create(
+            organisation=world.partner_a,
+            vendor=world.vendor,
+            program=program,
+            amount=Decimal("6000.00"),
+            idempotency_key=key,
+            state=PayoutState.SENT,
+            due_on=due_on,
+            created_at=clock.now(),
+        )
+
+    # when the accountant opens the back office
+    page = login_as("vendor:accountant").get("/backoffice/").content.decode()
+
+    # then each waiting thing is counted, with a link to its list
+    assert '<strong id="contracts-waiting">1</strong>' in page
+    assert '<strong id="documents-waiting">1</strong>' in page
+    assert '<strong id="payouts-due-today">1</strong>' in page
+    assert '<strong id="payouts-overdue">1</strong>' in page
+    assert 'href="/backoffice/payouts/?due=overdue"' in page

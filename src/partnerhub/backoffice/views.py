@@ -11,12 +11,15 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from partnerhub.accounts import selectors as account_selectors
+from partnerhub.accounts.principal import organisation_of
+from partnerhub.contracts import selectors as contract_selectors
 from partnerhub.core.access import access, allowed, vendor
 from partnerhub.core.errors import ApplicationError
 from partnerhub.core.pagination import paginate
 from partnerhub.partners import selectors, services
 from partnerhub.partners.forms import CardForm
 from partnerhub.partners.models import EnrolmentState
+from partnerhub.payouts import selectors as payout_selectors
 
 ANY_STAFF = vendor()
 ENROLMENT_DECIDERS = vendor("program_manager", "administrator")
@@ -32,10 +35,15 @@ class EnrolmentDecisionForm(forms.Form):
 @access(ANY_STAFF)
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    """The staff's start page: applications waiting for a decision, partner count."""
+    """The staff's start page: applications waiting for a decision, partner count, and what
+    waits for staff in contracts, counterparty documents and payouts (each a link to its list)."""
+    contract_counts = contract_selectors.contract_state_counts()
     context = {
         "pending": selectors.enrolments_pending()[:20],
         "partner_count": selectors.partners_list().count(),
+        "contracts_waiting": sum(contract_counts[s] for s in contract_selectors.QUEUE_STATES),
+        "documents_waiting": selectors.counterparty_documents_under_review().count(),
+        "payouts_due": payout_selectors.due_counts(vendor=organisation_of(request.user)),
     }
     return render(request, "backoffice/dashboard.html", context)
 
