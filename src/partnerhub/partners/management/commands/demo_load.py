@@ -1,14 +1,16 @@
 """``partnerhub demo_load``: demo data for a first look, loaded once.
 
 A vendor with a user for each staff role, two programs, three partner organisations with users
-(the two in the referral program with their partner codes), made through the same services as
-real data (so every number passes the card checks). A second run changes nothing and prints the
+(the two in the referral program with their partner codes; «Альфа» with clients, bonuses, a
+status and a signed contract, ready to convert), made through the same services as real data
+(so every number passes the card checks). A second run changes nothing and prints the
 logins again.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import io
 from typing import Any
 
 from django.core.management.base import BaseCommand
@@ -16,9 +18,11 @@ from django.db import transaction
 
 from partnerhub.accounts.models import User
 from partnerhub.accounts.services import user_create
+from partnerhub.contracts import services as contract_services
 from partnerhub.core.audit import system_actor
 from partnerhub.core.clock import now
-from partnerhub.partners import services
+from partnerhub.core.pdf import html_to_pdf
+from partnerhub.partners import selectors, services
 from partnerhub.partners.models import (
     CardEditMode,
     Enrolment,
@@ -102,15 +106,6 @@ PARTNERS: list[dict[str, Any]] = [
     },
 ]
 
-STATUS_KINDS = [
-    ("franchisee", "Франчайзи (договор коммерческой концессии)"),
-    ("csk", "1С:ЦСК — центр сетевой компетенции"),
-    ("ck-erp", "ЦК ERP — центр компетенции по ERP"),
-    ("ck-corp", "ЦК КОРП — центр компетенции КОРП"),
-    ("cso", "ЦСО — центр сертифицированного обучения"),
-    ("crm-licence", "Лицензионный партнёр облачной CRM"),
-]
-
 
 class Command(BaseCommand):
     help = "Load demo data once (a vendor, two programs, three partners with users)."
@@ -162,8 +157,6 @@ class Command(BaseCommand):
                 description="Заявки клиентов на внедрение для партнёров с лицензионным договором.",
             ),
         }
-        for code, name in STATUS_KINDS:
-            StatusKind.objects.get_or_create(code=code, defaults={"name": name})
         for spec in PARTNERS:
             owner = services.partner_join(**spec["join"], password=DEMO_PASSWORD)
             org = owner.organisation
@@ -179,6 +172,7 @@ class Command(BaseCommand):
                 services.enrolment_apply(organisation=org, program=programs[code])
         self._load_referral_partners()
         self._load_referral_events()
+        self._load_contract(programs["referrals"])
 
     def _load_referral_partners(self) -> None:
         """Partners active in the referral program get their partner code. Their registration is
@@ -255,6 +249,44 @@ class Command(BaseCommand):
             },
         ]
         intake.events_ingest(program=partner.program, objs=events, source=EventSource.FILE)
+
+    def _load_contract(self, program: Program) -> None:
+        """«Альфа» (about 9,000 bonuses from the events above) holds the ЦК ERP status, had its
+        counterparty documents accepted and its contract signed by EDO, so its owner can convert
+        bonuses at once; the program manager, the reviewer, decided."""
+        alfa = Organisation.objects.get(inn="5027123457")
+        manager = User.objects.get(email="manager@vendor.demo")
+        owner = User.objects.get(email="owner@alfa.demo")
+        services.status_grant(
+            organisation=alfa,
+            status=StatusKind.objects.get(code="ck-erp"),
+            valid_from=now().date() - dt.timedelta(days=90),
+            by=manager,
+        )
+        for kind in selectors.counterparty_document_kinds_for(organisation=alfa).filter(
+            required=True
+        ):
+            scan = html_to_pdf(f"<h1>{kind.name}</h1><p>{alfa.full_name}, ИНН {alfa.inn}</p>")
+            document = services.counterparty_document_upload(
+                organisation=alfa,
+                kind=kind,
+                upload=io.BytesIO(scan),
+                name=f"{kind.code}.pdf",
+                by=owner,
+            )
+            services.counterparty_document_review(document=document, accept=True, by=manager)
+        contract = contract_services.contract_start(organisation=alfa, program=program, by=owner)
+        contract = contract_services.contract_prepare(
+            contract=contract,
+            application_channel="edo",
+            closing_channel="edo",
+            edo_operator="diadoc",
+            edo_participant_id=f"2BM-{alfa.inn}-{alfa.kpp}",
+            by=owner,
+        )
+        contract = contract_services.contract_send(contract=contract, by=owner)
+        contract = contract_services.contract_review_start(contract=contract, by=manager)
+        contract_services.contract_sign(contract=contract, signed_on=now().date(), by=manager)
 
     def _print_logins(self) -> None:
         self.stdout.write(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")
