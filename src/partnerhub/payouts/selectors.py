@@ -17,16 +17,16 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from partnerhub.contracts import selectors as contract_selectors
-from partnerhub.core import ledger
 from partnerhub.core.clock import today
-from partnerhub.core.models.ledger import LedgerAccount, Side
 from partnerhub.documents.models import ClosingDocument
 from partnerhub.partners.models import Organisation, Program
 from partnerhub.payouts.models import PaymentRegister, Payout, PayoutState
 from partnerhub.referrals.models import ReferralPartner
 from partnerhub.referrals.selectors.links import program_config, referral_partner_of
+from partnerhub.referrals.selectors.standing import organisation_bonus_balance
+from partnerhub.referrals.services.live import BONUS_PURPOSE as BONUS_RUB
 
-BONUS_PURPOSE = "bonus_rub"  # referrals.services.live.BONUS_PURPOSE
+BONUS_PURPOSE = BONUS_RUB
 ZERO = Decimal("0.00")
 
 
@@ -47,15 +47,8 @@ class Eligibility:
 
 
 def bonus_balance(*, organisation: Organisation) -> Decimal:
-    """The partner's bonus balance in roubles (its ``bonus_rub`` ledger account, normal side);
-    0.00 without an account. Negative after a refund that followed a conversion."""
-    account = LedgerAccount.objects.filter(
-        organisation_id=organisation.pk, purpose=BONUS_PURPOSE, currency="RUB"
-    ).first()
-    if account is None:
-        return ZERO
-    signed = Decimal(account.balance).quantize(ledger.CENT)
-    return signed if account.normal_side == Side.DEBIT else -signed
+    """The partner's bonus balance in roubles (the referral program's rule, from the ledger)."""
+    return organisation_bonus_balance(organisation_id=organisation.pk)
 
 
 def conversion_eligibility(*, organisation: Organisation) -> Eligibility:

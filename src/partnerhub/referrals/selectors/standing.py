@@ -40,6 +40,7 @@ __all__ = [
     "clients_of",
     "history_of",
     "level_kept_today",
+    "organisation_bonus_balance",
     "partner_of",
     "partner_states",
     "points_series",
@@ -97,6 +98,12 @@ def bonus_balance(
     )
     if organisation_id is None:
         return accrued
+    return organisation_bonus_balance(organisation_id=organisation_id, at=at)
+
+
+def organisation_bonus_balance(*, organisation_id: int, at: dt.datetime | None = None) -> Decimal:
+    """An organisation's bonus balance (accrued minus converted, negative after a refund that
+    followed a conversion): its ``bonus_rub`` ledger account, credit-normal; 0.00 without one."""
     account = LedgerAccount.objects.filter(
         organisation_id=organisation_id, purpose=live.BONUS_PURPOSE, currency="RUB"
     ).first()
