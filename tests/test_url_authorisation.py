@@ -407,9 +407,29 @@ URL_TABLE: dict[str, Entry] = {
 
 # Issue 6: each area keeps its entries (and the objects of partner A they point at) in a module
 # of its own under tests/url_tables/, which imports the helpers above.
-from tests.url_tables import contracts, documents, partners, payouts  # noqa: E402
+from tests.url_tables import (  # noqa: E402
+    contracts,
+    documents,
+    leads_api,
+    leads_backoffice,
+    leads_cabinet,
+    leads_crm,
+    leads_report,
+    partners,
+    payouts,
+)
 
-AREAS = (partners, contracts, documents, payouts)
+AREAS = (
+    partners,
+    contracts,
+    documents,
+    payouts,
+    leads_api,
+    leads_cabinet,
+    leads_backoffice,
+    leads_crm,
+    leads_report,
+)
 for _area in AREAS:
     URL_TABLE.update(_area.TABLE)
 

@@ -6,6 +6,8 @@ from partnerhub.backoffice import (
     audit_views,
     contract_urls,
     document_urls,
+    lead_report_urls,
+    lead_urls,
     outbox_views,
     partner_urls,
     payout_urls,
@@ -65,3 +67,6 @@ urlpatterns += [
     *partner_urls.urlpatterns,
     *payout_urls.urlpatterns,
 ]
+
+# issue 7: the lead marketplace
+urlpatterns += [*lead_urls.urlpatterns, *lead_report_urls.urlpatterns]

@@ -4,7 +4,9 @@ from django.urls import path
 
 from partnerhub.cabinet import (
     contract_urls,
+    crm_urls,
     document_urls,
+    lead_urls,
     partner_urls,
     payout_urls,
     referral_link_views,
@@ -47,3 +49,6 @@ urlpatterns += [
     *partner_urls.urlpatterns,
     *payout_urls.urlpatterns,
 ]
+
+# issue 7: the lead marketplace and the partner's CRM
+urlpatterns += [*lead_urls.urlpatterns, *crm_urls.urlpatterns]

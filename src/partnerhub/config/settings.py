@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "partnerhub.contracts",
     "partnerhub.documents",
     "partnerhub.payouts",
+    "partnerhub.leads",
     "partnerhub.cabinet",
     "partnerhub.backoffice",
 ]
@@ -313,3 +314,17 @@ CONTRACT_POSTAL_ADDRESS = ENV.get(
 COUNTERPARTY_DOCUMENT_MAX_BYTES = int(
     ENV.get("COUNTERPARTY_DOCUMENT_MAX_BYTES") or 10 * 1024 * 1024
 )
+
+# Issue 7: the lead marketplace.
+#: The partner's CRM (REST over its incoming webhook): timeout of one call, the vendor's limit of
+#: requests per second per portal, and how often open deals are polled for stage changes.
+CRM_TIMEOUT_SECONDS = float(ENV.get("CRM_TIMEOUT_SECONDS") or 10.0)
+CRM_REQUESTS_PER_SECOND = float(ENV.get("CRM_REQUESTS_PER_SECOND") or 2.0)
+CRM_POLL_MINUTES = int(ENV.get("CRM_POLL_MINUTES") or 15)
+#: Let CRM webhook URLs use plain http and local addresses (development, tests), like webhooks.
+CRM_ALLOW_LOCAL = env_bool("CRM_ALLOW_LOCAL", str(WEBHOOK_ALLOW_LOCAL))
+#: The public lead form of the vendor's site: requests per IP address per hour.
+LEAD_FORM_PER_IP_PER_HOUR = int(ENV.get("LEAD_FORM_PER_IP_PER_HOUR") or 5)
+#: Lead import files (CSV or XLSX) in the back office.
+LEAD_IMPORT_MAX_BYTES = int(ENV.get("LEAD_IMPORT_MAX_BYTES") or 5 * 1024 * 1024)
+LEAD_IMPORT_MAX_ROWS = int(ENV.get("LEAD_IMPORT_MAX_ROWS") or 5_000)

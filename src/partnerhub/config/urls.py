@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from partnerhub.accounts.api import EmployeesApi
 from partnerhub.cabinet.views import home, set_language
 from partnerhub.core.access import PUBLIC
+from partnerhub.leads import api_urls as leads_api_urls
 from partnerhub.partners.api import CardApi, CurrentOrganisationApi
 from partnerhub.partners.views import join_view
 from partnerhub.referrals.api import EventsApi, HistoryApi, StandingApi
@@ -46,6 +47,7 @@ api_v1 = [
         HistoryApi.as_view(),
         name="referral_history",
     ),
+    *leads_api_urls.urlpatterns,
 ]
 
 urlpatterns = [
@@ -56,6 +58,8 @@ urlpatterns = [
     path("accounts/", include("partnerhub.accounts.urls")),
     path("cabinet/notifications/", include("partnerhub.notifications.urls")),
     path("cabinet/webhooks/", include("partnerhub.webhooks.urls")),
+    path("", include("partnerhub.leads.public_urls")),
+    path("", include("partnerhub.leads.crm.urls")),
     path("cabinet/", include("partnerhub.cabinet.urls")),
     path("backoffice/", include("partnerhub.backoffice.urls")),
     path("admin/", admin.site.urls),
