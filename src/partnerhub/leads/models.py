@@ -130,6 +130,19 @@ class LeadState(models.TextChoices):
     WITHDRAWN = "withdrawn", _("Снята")
 
 
+#: An open lead expires or is withdrawn (withdrawal needs a reason); both are final.
+LEAD_MACHINE = StateMachine(
+    field="state",
+    transitions={
+        LeadState.OPEN: frozenset({LeadState.EXPIRED, LeadState.WITHDRAWN}),
+        LeadState.EXPIRED: frozenset(),
+        LeadState.WITHDRAWN: frozenset(),
+    },
+    reason_required=frozenset({LeadState.WITHDRAWN}),
+    event_prefix="leads.lead",
+)
+
+
 class Lead(models.Model):
     """A client's request for an implementation (заявка на внедрение).
 
@@ -137,6 +150,8 @@ class Lead(models.Model):
     deal), and every time they are shown a ``ContactReveal`` is written. ``take_count`` counts
     the deals made on it; the per-lead cap is enforced by a conditional UPDATE on it.
     """
+
+    state_machine: ClassVar[StateMachine] = LEAD_MACHINE
 
     program = models.ForeignKey(
         Program, verbose_name=_("программа"), on_delete=models.PROTECT, related_name="leads"

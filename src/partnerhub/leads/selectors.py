@@ -1,0 +1,356 @@
+"""Reads of the lead marketplace, scoped to who asks (issue 7; spec leads.md).
+
+Partners see leads only through ``marketplace_leads``, which returns masked contacts and never
+anything about other partners (no take counts, no names): a lead that has reached its cap of
+partners simply leaves the list of those who have not taken it. A partner's deals (with the
+client's contacts) come from ``deals_of`` and ``deal_get_for_partner`` only; another partner's
+deal is a 404. Staff read through the ``*_for_staff`` functions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from django.utils.translation import gettext as _
+
+from partnerhub.contracts import selectors as contract_selectors
+from partnerhub.core.clock import now as clock_now
+from partnerhub.leads import rules
+from partnerhub.leads.models import (
+    ContactReveal,
+    Deal,
+    Lead,
+    LeadProgramSettings,
+    LeadState,
+    MarketplaceAccess,
+    Region,
+)
+from partnerhub.partners.models import (
+    Enrolment,
+    EnrolmentState,
+    Organisation,
+    Program,
+    ProgramKind,
+)
+
+__all__ = [
+    "MarketplaceLead",
+    "accesses_for_staff",
+    "active_regions",
+    "cap_refusal",
+    "deal_get_for_partner",
+    "deals_of",
+    "eligibility_of",
+    "lead_get_for_staff",
+    "lead_settings_for",
+    "leads_for_staff",
+    "marketplace_access_of",
+    "marketplace_leads",
+    "marketplace_programs_of",
+    "reveals_of_deal",
+]
+
+#: Enrolment states in which a partner "takes part" in a marketplace (sees its page, even when
+#: a condition is unmet).
+_TAKING_PART = (EnrolmentState.APPLIED, EnrolmentState.ACTIVE, EnrolmentState.SUSPENDED)
+
+
+def lead_settings_for(program: Program) -> LeadProgramSettings:
+    """The rules of the marketplace ``program``, created with the defaults on first use."""
+    found = LeadProgramSettings.objects.filter(program=program).first()
+    if found is not None:
+        return found
+    try:
+        with transaction.atomic():
+            return LeadProgramSettings.objects.create(program=program)
+    except IntegrityError:
+        return LeadProgramSettings.objects.get(program=program)
+
+
+def active_regions() -> QuerySet[Region]:
+    """Regions a lead may be filed under, by name."""
+    return Region.objects.filter(is_active=True).order_by("name")
+
+
+def marketplace_programs_of(organisation: Organisation) -> list[Program]:
+    """The lead marketplaces (programs of kind "leads") the partner takes part in: applied,
+    active or suspended (so that the cabinet shows what is missing)."""
+    program_ids = Enrolment.objects.filter(
+        organisation=organisation, state__in=_TAKING_PART
+    ).values("program_id")
+    return list(
+        Program.objects.filter(kind=ProgramKind.LEADS, pk__in=program_ids)
+        .select_related("vendor")
+        .order_by("name")
+    )
+
+
+def marketplace_access_of(*, organisation: Organisation, program: Program) -> MarketplaceAccess:
+    """The partner's standing in the marketplace ``program`` (created empty on first use)."""
+    found = MarketplaceAccess.objects.filter(organisation=organisation, program=program).first()
+    if found is not None:
+        return found
+    try:
+        with transaction.atomic():
+            return MarketplaceAccess.objects.create(organisation=organisation, program=program)
+    except IntegrityError:
+        return MarketplaceAccess.objects.get(organisation=organisation, program=program)
+
+
+def _facts(
+    *, organisation: Organisation, program: Program, access: MarketplaceAccess, version: str
+) -> rules.EligibilityFacts:
+    enrolment_state = (
+        Enrolment.objects.filter(organisation=organisation, program=program)
+        .values_list("state", flat=True)
+        .first()
+    )
+    return rules.EligibilityFacts(
+        contract_signed=contract_selectors.contract_signed(
+            organisation=organisation, program=program
+        ),
+        enrolment_state=enrolment_state,
+        page_state=access.page_state,
+        crm_tariff=access.crm_tariff,
+        app_installed=access.app_installed_at is not None,
+        agreement_version=access.agreement_version,
+        current_agreement_version=version,
+    )
+
+
+def eligibility_of(
+    *, organisation: Organisation, program: Program, now: dt.datetime | None = None
+) -> rules.Eligibility:
+    """Which marketplace conditions the partner meets in ``program`` and what is missing."""
+    access = marketplace_access_of(organisation=organisation, program=program)
+    version = lead_settings_for(program).agreement_version
+    return rules.evaluate_eligibility(
+        _facts(organisation=organisation, program=program, access=access, version=version)
+    )
+
+
+def cap_refusal(*, open_deals: int, cap: int) -> str:
+    """Why a partner at the cap cannot take a lead (the list shows it)."""
+    return _("В работе %(open)s из %(cap)s заявок: закройте одну из сделок") % {
+        "open": open_deals,
+        "cap": cap,
+    }
+
+
+def not_eligible_refusal(eligibility: rules.Eligibility) -> str:
+    """Why an ineligible partner cannot take a lead: the unmet conditions."""
+    labels = "; ".join(c.label for c in eligibility.missing)
+    return _("Не выполнены условия участия: %(labels)s.") % {"labels": labels}
+
+
+@dataclass(frozen=True)
+class MarketplaceLead:
+    """One lead as a partner sees it on the marketplace: contacts masked on the server."""
+
+    id: int
+    company_name: str
+    region: str
+    region_code: str
+    company_size: str
+    company_size_label: str
+    need: str
+    need_label: str
+    description: str
+    published_at: dt.datetime
+    expires_at: dt.datetime
+    contact_name_masked: str
+    contact_phone_masked: str
+    contact_email_masked: str
+    taken_by_me: bool
+    my_deal_id: int | None
+    can_take: bool
+    refusal: str
+
+
+def _open_leads(program: Program, now: dt.datetime) -> QuerySet[Lead]:
+    return Lead.objects.filter(program=program, state=LeadState.OPEN, expires_at__gt=now)
+
+
+def marketplace_leads(
+    *,
+    organisation: Organisation,
+    program: Program,
+    region: Region | str | None = None,
+    company_size: str | None = None,
+    need: str | None = None,
+    published_from: dt.date | dt.datetime | None = None,
+    published_to: dt.date | dt.datetime | None = None,
+    now: dt.datetime | None = None,
+) -> list[MarketplaceLead]:
+    """Open, unexpired leads of ``program``, newest first, as ``organisation`` sees them.
+
+    Filters: region (instance or code), company size, need, publication dates (a date is a whole
+    Moscow day, both ends included). The partner's own taken leads are marked ``taken_by_me``;
+    a lead that has reached its cap of partners is left out for everybody else. ``can_take`` and
+    ``refusal`` say whether "Взять заявку" works and, if not, why.
+    """
+    from partnerhub.core.clock import PROGRAM_TZ
+
+    moment = now or clock_now()
+    access = marketplace_access_of(organisation=organisation, program=program)
+    lead_settings = lead_settings_for(program)
+    eligibility = rules.evaluate_eligibility(
+        _facts(
+            organisation=organisation,
+            program=program,
+            access=access,
+            version=lead_settings.agreement_version,
+        )
+    )
+    my_deals = dict(
+        Deal.objects.filter(organisation=organisation, program=program).values_list("lead_id", "pk")
+    )
+    qs = _open_leads(program, moment).select_related("region")
+    if lead_settings.partners_per_lead_cap is not None:
+        qs = qs.filter(
+            Q(take_count__lt=lead_settings.partners_per_lead_cap) | Q(pk__in=list(my_deals))
+        )
+    if region:
+        qs = qs.filter(region__code=region.code if isinstance(region, Region) else region)
+    if company_size:
+        qs = qs.filter(company_size=company_size)
+    if need:
+        qs = qs.filter(need=need)
+    if published_from is not None:
+        if not isinstance(published_from, dt.datetime):
+            published_from = dt.datetime.combine(published_from, dt.time.min, tzinfo=PROGRAM_TZ)
+        qs = qs.filter(published_at__gte=published_from)
+    if published_to is not None:
+        if not isinstance(published_to, dt.datetime):
+            published_to = dt.datetime.combine(
+                published_to + dt.timedelta(days=1), dt.time.min, tzinfo=PROGRAM_TZ
+            )
+            qs = qs.filter(published_at__lt=published_to)
+        else:
+            qs = qs.filter(published_at__lte=published_to)
+    if not eligibility.eligible:
+        general_refusal = not_eligible_refusal(eligibility)
+    elif access.open_deals >= lead_settings.open_deal_cap:
+        general_refusal = cap_refusal(open_deals=access.open_deals, cap=lead_settings.open_deal_cap)
+    else:
+        general_refusal = ""
+    rows = []
+    for lead in qs.order_by("-published_at", "-pk"):
+        mine = my_deals.get(lead.pk)
+        refusal = _("Заявка уже у вас в работе.") if mine is not None else general_refusal
+        rows.append(
+            MarketplaceLead(
+                id=lead.pk,
+                company_name=lead.company_name,
+                region=lead.region.name,
+                region_code=lead.region.code,
+                company_size=lead.company_size,
+                company_size_label=lead.get_company_size_display(),
+                need=lead.need,
+                need_label=lead.get_need_display(),
+                description=lead.description,
+                published_at=lead.published_at,
+                expires_at=lead.expires_at,
+                contact_name_masked=rules.mask_name(lead.contact_name),
+                contact_phone_masked=rules.mask_phone(lead.contact_phone),
+                contact_email_masked=rules.mask_email(lead.contact_email),
+                taken_by_me=mine is not None,
+                my_deal_id=mine,
+                can_take=not refusal,
+                refusal=refusal,
+            )
+        )
+    return rows
+
+
+def deals_of(
+    *, organisation: Organisation, open_only: bool = False, program: Program | None = None
+) -> QuerySet[Deal]:
+    """The partner's own deals, newest first (lead, region and program joined)."""
+    qs = Deal.objects.filter(organisation=organisation).select_related(
+        "lead", "lead__region", "program"
+    )
+    if open_only:
+        qs = qs.filter(is_open=True)
+    if program is not None:
+        qs = qs.filter(program=program)
+    return qs.order_by("-taken_at", "-pk")
+
+
+def deal_get_for_partner(*, organisation: Organisation, pk: Any) -> Deal:
+    """One of the partner's own deals; another partner's (or none) is a 404."""
+    try:
+        key = int(pk)
+    except (TypeError, ValueError):
+        raise Http404 from None
+    deal = deals_of(organisation=organisation).filter(pk=key).first()
+    if deal is None:
+        raise Http404
+    return deal
+
+
+def reveals_of_deal(*, deal: Deal) -> QuerySet[ContactReveal]:
+    """The audit of the deal's contacts shown, newest first."""
+    return ContactReveal.objects.filter(deal=deal).select_related("user")
+
+
+def leads_for_staff(
+    *,
+    program: Program | None = None,
+    state: str | None = None,
+    source: str | None = None,
+    region: Region | str | None = None,
+    search: str = "",
+    vendor: Organisation | None = None,
+) -> QuerySet[Lead]:
+    """Leads for the vendor's staff, newest first, filtered."""
+    qs = Lead.objects.select_related("program", "region")
+    if vendor is not None:
+        qs = qs.filter(program__vendor=vendor)
+    if program is not None:
+        qs = qs.filter(program=program)
+    if state:
+        qs = qs.filter(state=state)
+    if source:
+        qs = qs.filter(source=source)
+    if region:
+        qs = qs.filter(region__code=region.code if isinstance(region, Region) else region)
+    if search.strip():
+        text = search.strip()
+        qs = qs.filter(Q(company_name__icontains=text) | Q(external_id=text))
+    return qs.order_by("-published_at", "-pk")
+
+
+def lead_get_for_staff(*, pk: Any) -> Lead:
+    """A lead by id for the vendor's staff (404 when there is none)."""
+    try:
+        key = int(pk)
+    except (TypeError, ValueError):
+        raise Http404 from None
+    lead = Lead.objects.select_related("program", "region", "created_by").filter(pk=key).first()
+    if lead is None:
+        raise Http404
+    return lead
+
+
+def accesses_for_staff(
+    *,
+    program: Program | None = None,
+    page_state: str | None = None,
+    vendor: Organisation | None = None,
+) -> QuerySet[MarketplaceAccess]:
+    """Partners' marketplace accesses for the vendor's staff (the page-review queue when
+    ``page_state="pending"``), the longest waiting first."""
+    qs = MarketplaceAccess.objects.select_related("organisation", "program")
+    if vendor is not None:
+        qs = qs.filter(program__vendor=vendor)
+    if program is not None:
+        qs = qs.filter(program=program)
+    if page_state:
+        qs = qs.filter(page_state=page_state)
+    return qs.order_by("updated_at", "pk")

@@ -1,0 +1,523 @@
+"""Writes of deals: taking a lead, working the deal, closing it, revealing its contacts (issue 7,
+parts 4 and 5; spec leads.md, "Taking a lead" and "Working the deal"; seed, points 2-5).
+
+Concurrency (house rule 8). A take is one transaction of two conditional UPDATEs and an INSERT:
+
+1. ``UPDATE marketplace_access SET open_deals = open_deals + 1 WHERE id = ? AND open_deals < cap``
+   (the partner's cap on open deals, default 3);
+2. ``UPDATE lead SET take_count = take_count + 1 WHERE id = ? AND state = 'open' AND
+   expires_at > now [AND take_count < partners_per_lead_cap]`` (the optional cap per lead);
+3. ``INSERT`` the deal (unique (lead, organisation): the same partner never takes twice).
+
+If any step finds nothing to update, the transaction rolls back with the reason. On PostgreSQL
+the row locks are taken in one order everywhere (the access row, then the lead row, then the
+deal), so parallel takes and closes never deadlock; on SQLite writers run one at a time
+(``transaction_mode="IMMEDIATE"``). The eligibility check before is a read, the caps are not.
+
+Closing (won or lost) moves the deal with a conditional UPDATE on its open stage and lowers
+``open_deals`` in the same transaction, so ``open_deals`` always equals the partner's open deals.
+
+Stage moves use the one table ``DEAL_MACHINE`` but not ``core.transitions.transition``: the
+event ``leads.deal.<stage>`` carries ``{"deal_id", "stage", "source"}``, where ``source`` "crm"
+marks a change that came from the partner's CRM (so that it is not pushed back there), which
+``transition``'s payload has no room for. The audit row and the conditional update are the same.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Case, DateTimeField, F, Q, Value, When
+from django.db.models.functions import Coalesce
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from partnerhub.core import audit, outbox
+from partnerhub.core.clock import now as clock_now
+from partnerhub.core.errors import Conflict, ValidationFailed
+from partnerhub.core.validators import validate_inn
+from partnerhub.leads import rules, selectors
+from partnerhub.leads.errors import (
+    DealClosed,
+    LeadAlreadyTaken,
+    LeadCapReached,
+    LeadNotOpen,
+    NotEligible,
+    OpenDealCapReached,
+)
+from partnerhub.leads.models import (
+    CLOSED_STAGES,
+    DEAL_MACHINE,
+    OPEN_STAGES,
+    ContactReveal,
+    Deal,
+    DealEvent,
+    DealEventKind,
+    DealStage,
+    Lead,
+    LeadState,
+    LostReason,
+    MarketplaceAccess,
+    RevealChannel,
+    WonKind,
+)
+from partnerhub.leads.services.leads import user_of
+from partnerhub.partners.models import Organisation
+
+__all__ = [
+    "CONTACT_FIELDS",
+    "DEAL_EDITABLE_FIELDS",
+    "deal_close_lost",
+    "deal_close_won",
+    "deal_contacts_reveal",
+    "deal_event_add",
+    "deal_stage_change",
+    "deal_update",
+    "lead_take",
+]
+
+#: The lead's personal data a reveal shows.
+CONTACT_FIELDS = ("contact_name", "contact_phone", "contact_email")
+#: What the partner keeps current on a deal (company data, main contact, services, amount).
+DEAL_EDITABLE_FIELDS = (
+    "company_name",
+    "company_inn",
+    "company_website",
+    "company_employees",
+    "contact_name",
+    "contact_position",
+    "contact_phone",
+    "contact_email",
+    "services",
+    "amount",
+)
+_TEXT_LIMITS = {
+    "company_name": 300,
+    "company_website": 300,
+    "contact_name": 200,
+    "contact_position": 200,
+    "services": 10000,
+}
+_SOURCES = ("portal", "crm", "api", "staff")
+_CENT = Decimal("0.01")
+
+
+def _actor_label(by: Any) -> str:
+    who = audit.actor_of(by) if by is not None else audit.current_actor()
+    return (who.label or str(who.kind))[:200]
+
+
+def _lock_access(organisation_id: int, program_id: int) -> None:
+    """Lock the partner's access row first (PostgreSQL): every take and close takes the access
+    row before the lead and the deal, so they never wait on each other in a cycle."""
+    if connection.vendor == "postgresql":
+        list(
+            MarketplaceAccess.objects.select_for_update()
+            .filter(organisation_id=organisation_id, program_id=program_id)
+            .values_list("pk", flat=True)
+        )
+
+
+# --- take ---------------------------------------------------------------------------------------
+
+
+def lead_take(
+    *,
+    lead: Lead,
+    organisation: Organisation,
+    by: Any = None,
+    now: dt.datetime | None = None,
+    ip: str | None = None,
+    reveal_channel: str = RevealChannel.TAKE,
+) -> Deal:
+    """Take ``lead`` for ``organisation``: a new deal in the pipeline "Implementation requests"
+    with the client's contacts revealed to this partner (a ``ContactReveal``, channel "take",
+    or ``reveal_channel``: the API answers the take with the contacts, channel "api").
+
+    Refused with ``LeadAlreadyTaken``, ``LeadNotOpen`` (expired or withdrawn), ``NotEligible``
+    (the unmet conditions), ``OpenDealCapReached`` or ``LeadCapReached``; nothing is written
+    then. Emits ``leads.deal.taken`` with ``{"deal_id", "lead_id"}``.
+    """
+    moment = now or clock_now()
+    program = lead.program
+    if Deal.objects.filter(lead_id=lead.pk, organisation=organisation).exists():
+        raise LeadAlreadyTaken(_("Вы уже взяли эту заявку в работу."))
+    if lead.state != LeadState.OPEN or lead.expires_at <= moment:
+        raise LeadNotOpen(_("Заявка больше не доступна: срок истёк или её сняли."))
+    access = selectors.marketplace_access_of(organisation=organisation, program=program)
+    lead_settings = selectors.lead_settings_for(program)
+    eligibility = selectors.eligibility_of(organisation=organisation, program=program)
+    if not eligibility.eligible:
+        raise NotEligible(selectors.not_eligible_refusal(eligibility))
+    cap = lead_settings.open_deal_cap
+    with transaction.atomic():
+        grabbed = MarketplaceAccess.objects.filter(pk=access.pk, open_deals__lt=cap).update(
+            open_deals=F("open_deals") + 1
+        )
+        if grabbed != 1:
+            held = MarketplaceAccess.objects.values_list("open_deals", flat=True).get(pk=access.pk)
+            raise OpenDealCapReached(selectors.cap_refusal(open_deals=held, cap=cap))
+        takeable = Lead.objects.filter(pk=lead.pk, state=LeadState.OPEN, expires_at__gt=moment)
+        if lead_settings.partners_per_lead_cap is not None:
+            takeable = takeable.filter(take_count__lt=lead_settings.partners_per_lead_cap)
+        counted = takeable.update(
+            take_count=F("take_count") + 1,
+            first_taken_at=Coalesce(
+                F("first_taken_at"), Value(moment, output_field=DateTimeField())
+            ),
+        )
+        if counted != 1:
+            fresh = Lead.objects.only("state", "expires_at").get(pk=lead.pk)
+            if fresh.state != LeadState.OPEN or fresh.expires_at <= moment:
+                raise LeadNotOpen(_("Заявка больше не доступна: срок истёк или её сняли."))
+            raise LeadCapReached(
+                _("Заявку уже взяли в работу столько партнёров, сколько разрешено.")
+            )
+        try:
+            with transaction.atomic():
+                deal = Deal.objects.create(
+                    lead_id=lead.pk,
+                    organisation=organisation,
+                    program=program,
+                    stage=DealStage.NEW,
+                    is_open=True,
+                    taken_by=user_of(by),
+                    taken_at=moment,
+                    company_name=lead.company_name,
+                )
+        except IntegrityError:
+            raise LeadAlreadyTaken(_("Вы уже взяли эту заявку в работу.")) from None
+        deal.lead = lead
+        _reveal(deal=deal, by=by, channel=reveal_channel, ip=ip, at=moment)
+        audit.record(
+            action="leads.deal.taken",
+            obj=deal,
+            after={"lead_id": lead.pk, "stage": DealStage.NEW},
+            actor=by,
+        )
+        outbox.emit(
+            "leads.deal.taken",
+            {"deal_id": deal.pk, "lead_id": lead.pk},
+            organisation_id=organisation.pk,
+        )
+    return deal
+
+
+# --- reveal -------------------------------------------------------------------------------------
+
+
+def _reveal(
+    *, deal: Deal, by: Any, channel: str, ip: str | None, at: dt.datetime | None = None
+) -> dict[str, str]:
+    lead = deal.lead
+    contacts = {name: getattr(lead, name) for name in CONTACT_FIELDS}
+    ContactReveal.objects.create(
+        lead=lead,
+        deal=deal,
+        organisation_id=deal.organisation_id,
+        user=user_of(by),
+        actor_label=_actor_label(by),
+        fields=[name for name, value in contacts.items() if value],
+        channel=channel,
+        at=at or clock_now(),
+        ip=ip or None,
+    )
+    return contacts
+
+
+def deal_contacts_reveal(
+    *, deal: Deal, by: Any, channel: str, ip: str | None = None
+) -> dict[str, str]:
+    """The client's contacts of the deal's lead (``contact_name``, ``contact_phone``,
+    ``contact_email``); every call writes a ``ContactReveal`` (who, which fields, when, where)."""
+    if channel not in RevealChannel.values:
+        raise ValueError(f"unknown reveal channel {channel!r}")
+    return _reveal(deal=deal, by=by, channel=channel, ip=ip)
+
+
+# --- stage moves --------------------------------------------------------------------------------
+
+
+def _source_checked(source: str) -> str:
+    if source not in _SOURCES:
+        raise ValueError(f"unknown source {source!r}")
+    return source
+
+
+def _move(
+    *,
+    deal: Deal,
+    to: str,
+    by: Any,
+    source: str,
+    extra: dict[str, Any] | None = None,
+    details: dict[str, Any] | None = None,
+) -> Deal:
+    """Move ``deal`` to stage ``to`` with a conditional update on the stage it holds now."""
+    current, is_open = Deal.objects.values_list("stage", "is_open").get(pk=deal.pk)
+    if not is_open:
+        raise DealClosed(_("Сделка закрыта: её стадия больше не меняется."))
+    if not DEAL_MACHINE.allows(current, to):
+        raise Conflict(_("Сделка уже на этой стадии."), code="transition_not_allowed")
+    closing = to in CLOSED_STAGES
+    with transaction.atomic():
+        if closing:
+            _lock_access(deal.organisation_id, deal.program_id)
+        updated = Deal.objects.filter(pk=deal.pk, stage=current, is_open=True).update(
+            stage=to, **(extra or {})
+        )
+        if updated != 1:
+            if not Deal.objects.filter(pk=deal.pk, is_open=True).exists():
+                raise DealClosed(_("Сделка закрыта: её стадия больше не меняется."))
+            raise Conflict(_("Стадия уже изменена другим запросом."), code="stale_state")
+        if closing:
+            MarketplaceAccess.objects.filter(
+                organisation_id=deal.organisation_id,
+                program_id=deal.program_id,
+                open_deals__gt=0,
+            ).update(open_deals=F("open_deals") - 1)
+        audit.record(
+            action=f"leads.deal.{to}",
+            obj=deal,
+            before={"stage": current},
+            after={"stage": to, "source": source, **(details or {})},
+            actor=by,
+        )
+        outbox.emit(
+            f"leads.deal.{to}",
+            {"deal_id": deal.pk, "stage": to, "source": source},
+            organisation_id=deal.organisation_id,
+        )
+    deal.refresh_from_db()
+    return deal
+
+
+def deal_stage_change(*, deal: Deal, stage: str, by: Any = None, source: str = "portal") -> Deal:
+    """Move an open deal to another open stage (won and lost have their own functions, which
+    ask for what closing needs). The stage it already holds is a no-op."""
+    _source_checked(source)
+    if stage not in OPEN_STAGES:
+        raise ValidationFailed(
+            _("Выберите стадию из списка."),
+            fields={"stage": [_("Для закрытия сделки укажите результат: выиграна или проиграна.")]},
+        )
+    fresh_stage, is_open = Deal.objects.values_list("stage", "is_open").get(pk=deal.pk)
+    if is_open and fresh_stage == stage:
+        deal.refresh_from_db()
+        return deal
+    return _move(deal=deal, to=stage, by=by, source=source)
+
+
+def deal_close_won(
+    *, deal: Deal, won_kind: str, won_reference: str, by: Any = None, source: str = "portal"
+) -> Deal:
+    """Close the deal as won: the client's portal address (cloud) or licence key (on-premise)
+    is required and checked for format (seed, point 4: without it the deal is not won)."""
+    _source_checked(source)
+    if won_kind not in WonKind.values:
+        raise ValidationFailed(
+            _("Укажите, что купил клиент."),
+            fields={"won_kind": [_("Выберите: облачный портал или коробочная версия.")]},
+        )
+    try:
+        reference = rules.validate_won_reference(won_kind, won_reference)
+    except ValueError as exc:
+        raise ValidationFailed(str(exc), fields={"won_reference": [str(exc)]}) from None
+    return _move(
+        deal=deal,
+        to=DealStage.WON,
+        by=by,
+        source=source,
+        extra={
+            "is_open": False,
+            "closed_at": clock_now(),
+            "won_kind": won_kind,
+            "won_reference": reference,
+        },
+        details={"won_kind": won_kind, "won_reference": reference},
+    )
+
+
+def deal_close_lost(
+    *, deal: Deal, reason: str, comment: str = "", by: Any = None, source: str = "portal"
+) -> Deal:
+    """Close the deal as lost with a reason from the list (``LostReason``); "other" needs a
+    comment. A free text instead of a code is kept as "other" with that text."""
+    _source_checked(source)
+    reason = (reason or "").strip()
+    comment = (comment or "").strip()
+    if not reason:
+        raise ValidationFailed(
+            _("Укажите причину проигрыша."), fields={"reason": [_("Обязательное поле.")]}
+        )
+    if reason not in LostReason.values:
+        reason, comment = LostReason.OTHER, (f"{reason}. {comment}" if comment else reason)
+    if reason == LostReason.OTHER and not comment:
+        raise ValidationFailed(
+            _("Опишите причину проигрыша."), fields={"comment": [_("Обязательное поле.")]}
+        )
+    if len(comment) > 500:
+        raise ValidationFailed(
+            _("Комментарий слишком длинный."), fields={"comment": [_("Не длиннее 500 символов.")]}
+        )
+    return _move(
+        deal=deal,
+        to=DealStage.LOST,
+        by=by,
+        source=source,
+        extra={
+            "is_open": False,
+            "closed_at": clock_now(),
+            "lost_reason": reason,
+            "lost_comment": comment,
+        },
+        details={"reason": reason, "comment": comment},
+    )
+
+
+# --- data and events ----------------------------------------------------------------------------
+
+
+def _field_value(name: str, raw: Any, errors: dict[str, list[str | Promise]]) -> Any:
+    if name == "amount":
+        if raw in (None, ""):
+            return None
+        try:
+            value = raw if isinstance(raw, Decimal) else Decimal(str(raw).replace(",", "."))
+        except InvalidOperation:
+            errors[name] = [_("Введите сумму числом.")]
+            return None
+        if not value.is_finite() or value < 0 or value != value.quantize(_CENT):
+            errors[name] = [_("Сумма: не меньше нуля, не больше двух знаков после запятой.")]
+            return None
+        if value >= Decimal("1e12"):
+            errors[name] = [_("Слишком большая сумма.")]
+            return None
+        return value.quantize(_CENT)
+    if name == "company_employees":
+        if raw in (None, ""):
+            return None
+        try:
+            number = int(raw)
+        except (TypeError, ValueError):
+            errors[name] = [_("Введите число сотрудников.")]
+            return None
+        if number < 0 or number > 10_000_000:
+            errors[name] = [_("Введите число сотрудников.")]
+            return None
+        return number
+    text = "" if raw is None else str(raw).strip()
+    if not text:
+        return ""
+    if name == "company_inn":
+        try:
+            return validate_inn(text)
+        except ValidationError as exc:
+            errors[name] = list(exc.messages)
+            return ""
+    if name == "contact_phone":
+        try:
+            return rules.normalise_phone(text)
+        except ValueError as exc:
+            errors[name] = [str(exc)]
+            return ""
+    if name == "contact_email":
+        try:
+            validate_email(text)
+        except ValidationError:
+            errors[name] = [_("Адрес эл. почты указан неверно.")]
+        return text.lower()
+    limit = _TEXT_LIMITS.get(name)
+    if limit is not None and len(text) > limit:
+        errors[name] = [_("Не длиннее %(limit)s символов.") % {"limit": limit}]
+    return text
+
+
+def deal_update(*, deal: Deal, by: Any, **fields: Any) -> Deal:
+    """Update the deal's company data, main contact, services and amount (``DEAL_EDITABLE_FIELDS``;
+    any other name is refused). Every bad field is named; a closed deal is refused."""
+    errors: dict[str, list[str | Promise]] = {}
+    for name in fields:
+        if name not in DEAL_EDITABLE_FIELDS:
+            errors[name] = [_("Это поле сделки не меняется.")]
+    values = {
+        name: _field_value(name, raw, errors)
+        for name, raw in fields.items()
+        if name in DEAL_EDITABLE_FIELDS
+    }
+    if errors:
+        raise ValidationFailed(_("Проверьте поля сделки."), fields=errors)
+    with transaction.atomic():
+        fresh = Deal.objects.select_for_update().get(pk=deal.pk)
+        if not fresh.is_open:
+            raise DealClosed(_("Сделка закрыта: её данные больше не меняются."))
+        before = {name: _plain(getattr(fresh, name)) for name in values}
+        Deal.objects.filter(pk=deal.pk).update(**values)
+        changed_before, changed_after = audit.diff(
+            before, {name: _plain(value) for name, value in values.items()}
+        )
+        if changed_after:
+            audit.record(
+                action="leads.deal.updated",
+                obj=fresh,
+                before=changed_before,
+                after=changed_after,
+                actor=by,
+            )
+    deal.refresh_from_db()
+    return deal
+
+
+def _plain(value: Any) -> Any:
+    return str(value) if isinstance(value, Decimal) else value
+
+
+def deal_event_add(
+    *, deal: Deal, kind: str, happened_at: dt.datetime, text: str, by: Any
+) -> DealEvent:
+    """Record a call, meeting or note on an open deal with the time it happened; keeps the
+    deal's first and last event times (the reports' "time to first event", stuck deals)."""
+    errors: dict[str, list[str | Promise]] = {}
+    if kind not in DealEventKind.values:
+        errors["kind"] = [_("Выберите вид события: звонок, встреча или заметка.")]
+    if not isinstance(happened_at, dt.datetime) or happened_at.tzinfo is None:
+        errors["happened_at"] = [_("Укажите дату и время события.")]
+    body = (text or "").strip()
+    if not body:
+        errors["text"] = [_("Опишите событие.")]
+    elif len(body) > 10000:
+        errors["text"] = [_("Не длиннее 10000 символов.")]
+    if errors:
+        raise ValidationFailed(_("Проверьте поля события."), fields=errors)
+    with transaction.atomic():
+        if not Deal.objects.filter(pk=deal.pk, is_open=True).exists():
+            raise DealClosed(_("Сделка закрыта: события больше не добавляются."))
+        event = DealEvent.objects.create(
+            deal=deal, kind=kind, happened_at=happened_at, text=body, author=user_of(by)
+        )
+        moment = Value(happened_at, output_field=DateTimeField())
+        Deal.objects.filter(pk=deal.pk).update(
+            first_event_at=Case(
+                When(
+                    Q(first_event_at__isnull=True) | Q(first_event_at__gt=happened_at), then=moment
+                ),
+                default=F("first_event_at"),
+            ),
+            last_event_at=Case(
+                When(Q(last_event_at__isnull=True) | Q(last_event_at__lt=happened_at), then=moment),
+                default=F("last_event_at"),
+            ),
+        )
+        audit.record(
+            action="leads.deal.event_added",
+            obj=deal,
+            after={"event_id": event.pk, "kind": kind, "happened_at": happened_at.isoformat()},
+            actor=by,
+        )
+    deal.refresh_from_db()
+    return event
