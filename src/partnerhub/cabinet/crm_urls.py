@@ -1,5 +1,11 @@
-"""URL patterns of the lead marketplace (issue 7); filled in by its area."""
+"""URL patterns of the partner's CRM page (issue 7, part 6), mounted under /cabinet/ in the
+"cabinet" namespace by ``cabinet.urls``."""
 
-from django.urls import URLPattern, path  # noqa: F401
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from partnerhub.cabinet import crm_views
+
+urlpatterns: list[URLPattern] = [
+    path("leads/crm/", crm_views.lead_crm, name="lead_crm"),
+    path("leads/crm/disconnect/", crm_views.lead_crm_disconnect, name="lead_crm_disconnect"),
+]

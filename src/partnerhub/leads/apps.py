@@ -10,3 +10,10 @@ class LeadsConfig(AppConfig):
     name = "partnerhub.leads"
     label = "leads"
     verbose_name = _("Биржа заявок на внедрение")
+
+    def ready(self) -> None:
+        # emit() writes one delivery per handler registered at that moment: register early.
+        # Huey discovers only ``leads.tasks``; the CRM's and the notification jobs' periodic
+        # tasks live beside their code and are registered here.
+        from partnerhub.leads import notify  # noqa: F401
+        from partnerhub.leads.crm import handlers, tasks  # noqa: F401

@@ -1,5 +1,9 @@
-"""URL patterns of the lead marketplace (issue 7); filled in by its area."""
+"""Root URL patterns of the partner's CRM (issue 7, part 6): the inbound webhook of ours."""
 
-from django.urls import URLPattern, path  # noqa: F401
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from partnerhub.leads.crm import views
+
+urlpatterns: list[URLPattern] = [
+    path("hooks/crm/<str:secret>/", views.crm_inbound, name="crm_inbound"),
+]

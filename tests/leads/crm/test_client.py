@@ -1,0 +1,144 @@
+"""The thin REST client of the partner's CRM (issue 7, part 6): the vendor's limit of 2 requests
+per second per portal, timeouts, the delivery log, the destination policy, and the webhook's
+token kept out of every log."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import time
+
+import pytest
+from django.db import connection as db_connection
+
+from partnerhub.leads.crm.client import CrmClient, CrmError
+from partnerhub.leads.models import CrmCall, CrmCallOutcome, CrmConnection
+
+pytestmark = pytest.mark.django_db
+
+TOKEN = "s3cr3tt0ken0123"
+
+
+def test_five_calls_at_two_per_second_take_at_least_two_seconds(connected, fake_crm, settings):
+    settings.CRM_REQUESTS_PER_SECOND = 2.0
+    client = CrmClient(connected)
+
+    started = time.monotonic()
+    for _ in range(5):
+        client.call("profile")
+    elapsed = time.monotonic() - started
+
+    assert elapsed >= (5 - 1) / 2
+    gaps = [b - a for a, b in zip(fake_crm.arrivals, fake_crm.arrivals[1:], strict=False)]
+    assert min(gaps) >= 0.45
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_share_the_portals_limit(world, fake_crm, settings):
+    # Given two workers (threads with their own database connections) calling one portal
+    settings.CRM_REQUESTS_PER_SECOND = 2.0
+    connection = CrmConnection.objects.create(
+        organisation=world.partner_a, webhook_url=fake_crm.webhook_url
+    )
+    barrier = threading.Barrier(2)
+    errors: list[str] = []
+
+    def work() -> None:
+        try:
+            client = CrmClient(CrmConnection.objects.get(pk=connection.pk))
+            barrier.wait()
+            for _ in range(3):
+                client.call("profile")
+        except Exception as exc:  # reported by name below
+            errors.append(repr(exc))
+        finally:
+            db_connection.close()
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    # Then the six requests reached the portal at least half a second apart
+    assert errors == []
+    arrivals = sorted(fake_crm.arrivals)
+    assert len(arrivals) == 6
+    assert arrivals[-1] - arrivals[0] >= 2.45
+    assert min(b - a for a, b in itertools.pairwise(arrivals)) >= 0.45
+
+
+def test_every_call_is_logged_with_its_outcome_status_and_duration(connected, fake_crm):
+    fake_crm.fail("crm.deal.get", "auth")
+    client = CrmClient(connected)
+
+    client.call("profile")
+    with pytest.raises(CrmError) as refused:
+        client.call("crm.deal.get", {"id": 1})
+
+    assert refused.value.retryable is False
+    assert refused.value.code == "INVALID_CREDENTIALS"
+    rows = list(CrmCall.objects.order_by("pk").values_list("method", "outcome", "status", "detail"))
+    assert rows == [
+        ("profile", CrmCallOutcome.OK, 200, ""),
+        (
+            "crm.deal.get",
+            CrmCallOutcome.ERROR,
+            401,
+            "INVALID_CREDENTIALS: Invalid request credentials",
+        ),
+    ]
+    assert all(d >= 0 for d in CrmCall.objects.values_list("duration_ms", flat=True))
+
+
+def test_a_portal_that_does_not_answer_in_time_is_a_retryable_timeout(connected, fake_crm):
+    fake_crm.fail("profile", "timeout", sleep=1.0)
+
+    with pytest.raises(CrmError) as failed:
+        CrmClient(connected).call("profile")
+
+    assert (failed.value.outcome, failed.value.retryable) == (CrmCallOutcome.TIMEOUT, True)
+    call = CrmCall.objects.get()
+    assert (call.outcome, call.detail) == (CrmCallOutcome.TIMEOUT, "no answer within 0.5 s")
+    assert 450 <= call.duration_ms < 1000
+
+
+def test_query_limit_exceeded_is_retryable(connected, fake_crm):
+    fake_crm.fail("profile", "limit")
+
+    with pytest.raises(CrmError) as failed:
+        CrmClient(connected).call("profile")
+
+    assert (failed.value.code, failed.value.status, failed.value.retryable) == (
+        "QUERY_LIMIT_EXCEEDED",
+        503,
+        True,
+    )
+
+
+def test_local_addresses_are_refused_unless_allowed(connected, fake_crm, settings):
+    settings.CRM_ALLOW_LOCAL = False
+
+    with pytest.raises(CrmError) as blocked:
+        CrmClient(connected).call("profile")
+
+    assert (blocked.value.outcome, blocked.value.retryable) == (CrmCallOutcome.BLOCKED, False)
+    assert fake_crm.calls == []
+    assert CrmCall.objects.get().outcome == CrmCallOutcome.BLOCKED
+
+
+def test_the_webhook_token_is_in_no_log_row_and_no_log_line(connected, fake_crm, caplog):
+    fake_crm.fail("profile", "500")
+    client = CrmClient(connected)
+
+    with caplog.at_level(logging.DEBUG):
+        with pytest.raises(CrmError):
+            client.call("profile")
+        client.call("profile")
+
+    # (werkzeug's lines are the fake portal's own access log)
+    ours = [r for r in caplog.records if not r.name.startswith("werkzeug")]
+    assert {"httpx", "partnerhub.leads.crm.client"} <= {r.name for r in ours}
+    assert all(TOKEN not in record.getMessage() for record in ours)
+    assert all(TOKEN not in detail for detail in CrmCall.objects.values_list("detail", flat=True))
