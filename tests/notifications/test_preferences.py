@@ -40,6 +40,9 @@ OPTIONAL = [
     "payouts.payout.accepted",
     "payouts.payout.rejected",
     "payouts.payout.paid",
+    "leads.digest",
+    "leads.lead.expiring",
+    "leads.deal.stale",
 ]
 
 

@@ -313,9 +313,19 @@ RULES: dict[str, Rule] = {
 
 
 # issue 6: each area keeps its rules in a module of its own (they import ``Rule`` from here)
-from partnerhub.notifications import rules_contracts, rules_partners, rules_payouts  # noqa: E402
+from partnerhub.notifications import (  # noqa: E402
+    rules_contracts,
+    rules_leads,
+    rules_partners,
+    rules_payouts,
+)
 
-for _area_rule in (*rules_partners.RULES, *rules_contracts.RULES, *rules_payouts.RULES):
+for _area_rule in (
+    *rules_partners.RULES,
+    *rules_contracts.RULES,
+    *rules_payouts.RULES,
+    *rules_leads.RULES,
+):
     RULES[_area_rule.event_type] = _area_rule
 
 
