@@ -644,6 +644,12 @@ def test_partner_b_cannot_revoke_an_invitation_of_partner_a(world, a_objects, lo
 
 def test_partner_b_never_sees_partner_a_in_the_cabinet(world, a_objects, login_as):
     client = login_as("b:owner")
+    # Partner A's deal on a lead whose contacts only A may see, and a lead nobody took.
+    secrets_of_leads = [
+        value
+        for lead in (a_objects.lead_deal.lead, a_objects.lead_untaken)
+        for value in (lead.contact_name, lead.contact_phone, lead.contact_email)
+    ]
     checked = []
     for name, entry in URL_TABLE.items():
         if not name.startswith("cabinet:") or "GET" not in entry.expect:
@@ -657,6 +663,8 @@ def test_partner_b_never_sees_partner_a_in_the_cabinet(world, a_objects, login_a
         assert PARTNER_A_NAME not in body, f"GET {url} shows partner A's name to partner B"
         assert a_objects.invitation.email not in body, f"GET {url} shows A's invitation to B"
         assert PARTNER_B_NAME in body, f"GET {url} does not show partner B's own name"
+        for secret in secrets_of_leads:
+            assert secret not in body, f"GET {url} shows a lead's contact {secret!r} to partner B"
         checked.append(name)
     assert checked == [
         "cabinet:dashboard",
@@ -675,6 +683,10 @@ def test_partner_b_never_sees_partner_a_in_the_cabinet(world, a_objects, login_a
         "cabinet:closing_documents",
         "cabinet:payouts",
         "cabinet:payout_convert",
+        "cabinet:leads",
+        "cabinet:lead_conditions",
+        "cabinet:deals",
+        "cabinet:lead_crm",
     ]
 
 

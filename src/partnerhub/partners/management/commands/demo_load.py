@@ -22,6 +22,8 @@ from partnerhub.contracts import services as contract_services
 from partnerhub.core.audit import system_actor
 from partnerhub.core.clock import now
 from partnerhub.core.pdf import html_to_pdf
+from partnerhub.leads import selectors as lead_selectors
+from partnerhub.leads import services as lead_services
 from partnerhub.partners import selectors, services
 from partnerhub.partners.models import (
     CardEditMode,
@@ -107,6 +109,100 @@ PARTNERS: list[dict[str, Any]] = [
 ]
 
 
+#: Open leads of the demo marketplace: (company, region code, size, need, description, contact
+#: person, phone, email, source).
+DEMO_LEADS = [
+    (
+        "ООО «Строймонтаж»",
+        "77",
+        "small",
+        "crm",
+        "Нужна CRM для отдела продаж из 12 человек.",
+        "Анна Смирнова",
+        "+7 916 123-45-67",
+        "a.smirnova@stroymontazh.example",
+        "site",
+    ),
+    (
+        "АО «Северный порт»",
+        "78",
+        "large",
+        "integration",
+        "Интеграция портала с 1С:ERP.",
+        "Олег Ветров",
+        "+7 921 555-12-34",
+        "vetrov@sevport.example",
+        "api",
+    ),
+    (
+        "ИП Кузнецова Е. В.",
+        "50",
+        "micro",
+        "sites",
+        "Интернет-магазин и онлайн-чат.",
+        "Елена Кузнецова",
+        "+7 903 777-88-99",
+        "",
+        "site",
+    ),
+    (
+        "ООО «Вектор»",
+        "16",
+        "medium",
+        "tasks",
+        "Задачи и проекты для проектного офиса.",
+        "Ринат Галиев",
+        "+7 843 200-10-10",
+        "galiev@vector.example",
+        "staff",
+    ),
+    (
+        "ООО «Медицина плюс»",
+        "66",
+        "small",
+        "contact_center",
+        "Открытые линии для клиник.",
+        "Ирина Белова",
+        "+7 343 300-20-20",
+        "belova@medplus.example",
+        "site",
+    ),
+    (
+        "ООО «Агротех»",
+        "23",
+        "medium",
+        "crm",
+        "CRM для дилерской сети.",
+        "Павел Орлов",
+        "",
+        "orlov@agrotech.example",
+        "import",
+    ),
+    (
+        "ЗАО «Логистик»",
+        "54",
+        "large",
+        "communications",
+        "Корпоративный портал на 400 человек.",
+        "Сергей Ким",
+        "+7 383 400-30-30",
+        "kim@logistic.example",
+        "api",
+    ),
+    (
+        "ООО «Пекарня №1»",
+        "52",
+        "micro",
+        "crm",
+        "Учёт заказов и доставки.",
+        "Мария Хлебова",
+        "+7 831 500-40-40",
+        "",
+        "site",
+    ),
+]
+
+
 class Command(BaseCommand):
     help = "Load demo data once (a vendor, two programs, three partners with users)."
 
@@ -151,7 +247,7 @@ class Command(BaseCommand):
             "leads": Program.objects.create(
                 vendor=vendor,
                 code="leads",
-                name="Биржа лидов",
+                name="Заявки на внедрение",
                 kind=ProgramKind.LEADS,
                 card_edit_mode=CardEditMode.DIRECT,
                 description="Заявки клиентов на внедрение для партнёров с лицензионным договором.",
@@ -173,6 +269,7 @@ class Command(BaseCommand):
         self._load_referral_partners()
         self._load_referral_events()
         self._load_contract(programs["referrals"])
+        self._load_leads(programs["leads"])
 
     def _load_referral_partners(self) -> None:
         """Partners active in the referral program get their partner code. Their registration is
@@ -287,6 +384,88 @@ class Command(BaseCommand):
         contract = contract_services.contract_send(contract=contract, by=owner)
         contract = contract_services.contract_review_start(contract=contract, by=manager)
         contract_services.contract_sign(contract=contract, signed_on=now().date(), by=manager)
+
+    def _load_leads(self, program: Program) -> None:
+        """The lead marketplace: a dozen open leads across regions; «Альфа» meets every
+        condition (active enrolment, signed contract, page checked by staff, tariff «Компания»,
+        app installed with the agreement accepted) and works one deal with a call in it."""
+        alfa = Organisation.objects.get(inn="5027123457")
+        manager = User.objects.get(email="manager@vendor.demo")
+        owner = User.objects.get(email="owner@alfa.demo")
+        enrolment = Enrolment.objects.get(organisation=alfa, program=program)
+        services.enrolment_transition(enrolment=enrolment, to=EnrolmentState.ACTIVE, reason="")
+        contract = contract_services.contract_start(organisation=alfa, program=program, by=owner)
+        contract = contract_services.contract_prepare(
+            contract=contract,
+            application_channel="edo",
+            closing_channel="edo",
+            edo_operator="diadoc",
+            edo_participant_id=f"2BM-{alfa.inn}-{alfa.kpp}",
+            by=owner,
+        )
+        contract = contract_services.contract_send(contract=contract, by=owner)
+        contract = contract_services.contract_review_start(contract=contract, by=manager)
+        contract_services.contract_sign(contract=contract, signed_on=now().date(), by=manager)
+        settings = lead_selectors.lead_settings_for(program)
+        access = lead_services.marketplace_page_submit(
+            organisation=alfa,
+            program=program,
+            url="https://alfa-integration.example/vnedrenie",
+            by=owner,
+        )
+        lead_services.marketplace_page_review(access=access, accept=True, by=manager)
+        lead_services.marketplace_crm_declare(
+            organisation=alfa,
+            program=program,
+            tariff="company",
+            portal="alfa.bitrix24.ru",
+            by=owner,
+        )
+        lead_services.marketplace_app_install(
+            organisation=alfa,
+            program=program,
+            agreement_version=settings.agreement_version,
+            by=owner,
+        )
+        lead_services.marketplace_digest_set(
+            organisation=alfa, program=program, opt_in=True, regions=["77", "50"], by=owner
+        )
+        leads = [
+            lead_services.lead_create(
+                program=program,
+                company_name=company,
+                region=region,
+                company_size=size,
+                need=need,
+                description=description,
+                contact_name=person,
+                contact_phone=phone,
+                contact_email=email,
+                source=source,
+                external_id=f"demo-{number}",
+                now=now() - dt.timedelta(hours=6 * number),
+            )
+            for number, (
+                company,
+                region,
+                size,
+                need,
+                description,
+                person,
+                phone,
+                email,
+                source,
+            ) in enumerate(DEMO_LEADS, start=1)
+        ]
+        deal = lead_services.lead_take(lead=leads[0], organisation=alfa, by=owner)
+        lead_services.deal_event_add(
+            deal=deal,
+            kind="call",
+            happened_at=now() - dt.timedelta(hours=1),
+            text="Созвонились, договорились о демонстрации CRM во вторник.",
+            by=owner,
+        )
+        lead_services.deal_stage_change(deal=deal, stage="contacted", by=owner)
 
     def _print_logins(self) -> None:
         self.stdout.write(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")
