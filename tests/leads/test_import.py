@@ -69,6 +69,19 @@ def test_comma_csv_with_bom_and_english_headers_and_codes(program, staff):
     assert lead.contact_email == "john@acme.example"
 
 
+def test_the_english_column_names_of_the_form_help_are_accepted(program, staff):
+    content = csv_bytes(
+        "Company;Region;Size;Need;Description;Contact person;Phone;Email;External ID",
+        "Acme;77;small;crm;CRM for sales;John Smith;+7 916 123-45-67;john@acme.example;E-7",
+    )
+
+    report = leads_import(program=program, filename="leads.csv", content=content, by=staff)
+
+    assert (report.created, report.errors) == (1, [])
+    lead = Lead.objects.get()
+    assert (lead.contact_name, lead.external_id) == ("John Smith", "E-7")
+
+
 def test_windows_1251_csv_is_read(program, staff):
     content = csv_bytes(
         HEADER_RU,

@@ -82,7 +82,15 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "company_size": ("размер", "размер компании", "сотрудников", "company_size", "size"),
     "need": ("потребность", "что нужно", "need"),
     "description": ("описание", "описание задачи", "комментарий", "description"),
-    "contact_name": ("контактное лицо", "контакт", "имя", "фио", "contact_name", "contact"),
+    "contact_name": (
+        "контактное лицо",
+        "контакт",
+        "имя",
+        "фио",
+        "contact_name",
+        "contact",
+        "contact person",
+    ),
     "contact_phone": ("телефон", "phone", "contact_phone"),
     "contact_email": (
         "email",
@@ -92,7 +100,13 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "почта",
         "contact_email",
     ),
-    "external_id": ("внешний номер", "номер заявки", "external_id", "external id"),
+    "external_id": (
+        "внешний номер",
+        "номер заявки",
+        "external_id",
+        "external id",
+        "external no.",
+    ),
 }
 REQUIRED_COLUMNS = ("company_name", "region", "company_size", "need", "contact_name")
 CONTACT_COLUMNS = ("contact_phone", "contact_email")

@@ -14,7 +14,6 @@ from partnerhub.core import clock
 from partnerhub.leads import services
 from partnerhub.leads.models import Region
 from partnerhub.leads.regions import REGIONS
-from tests.e2e.conftest import browser, page  # noqa: F401 (the fixtures of the browser tests)
 from tests.e2e.payout_support import log_in
 from tests.factories import OrganisationFactory, UserFactory, VendorFactory
 from tests.leads.factories import lead_program, make_eligible, make_lead_at
@@ -31,7 +30,7 @@ def seeded_regions() -> None:
 
 
 def test_staff_reads_the_report_with_its_charts_and_downloads_the_csv(
-    page,  # noqa: F811
+    page,
     live_server,
     transactional_db,
 ):
