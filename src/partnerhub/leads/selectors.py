@@ -124,11 +124,19 @@ def _facts(
 
 
 def eligibility_of(
-    *, organisation: Organisation, program: Program, now: dt.datetime | None = None
+    *,
+    organisation: Organisation,
+    program: Program,
+    now: dt.datetime | None = None,
+    access: MarketplaceAccess | None = None,
+    lead_settings: LeadProgramSettings | None = None,
 ) -> rules.Eligibility:
-    """Which marketplace conditions the partner meets in ``program`` and what is missing."""
-    access = marketplace_access_of(organisation=organisation, program=program)
-    version = lead_settings_for(program).agreement_version
+    """Which marketplace conditions the partner meets in ``program`` and what is missing.
+    A caller that already holds the partner's access row or the program's settings passes
+    them (the take does), saving their queries."""
+    if access is None:
+        access = marketplace_access_of(organisation=organisation, program=program)
+    version = (lead_settings or lead_settings_for(program)).agreement_version
     return rules.evaluate_eligibility(
         _facts(organisation=organisation, program=program, access=access, version=version)
     )

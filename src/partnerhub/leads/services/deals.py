@@ -151,7 +151,9 @@ def lead_take(
         raise LeadNotOpen(_("Заявка больше не доступна: срок истёк или её сняли."))
     access = selectors.marketplace_access_of(organisation=organisation, program=program)
     lead_settings = selectors.lead_settings_for(program)
-    eligibility = selectors.eligibility_of(organisation=organisation, program=program)
+    eligibility = selectors.eligibility_of(
+        organisation=organisation, program=program, access=access, lead_settings=lead_settings
+    )
     if not eligibility.eligible:
         raise NotEligible(selectors.not_eligible_refusal(eligibility))
     cap = lead_settings.open_deal_cap
