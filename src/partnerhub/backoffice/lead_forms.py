@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from partnerhub.leads import selectors as lead_selectors
 from partnerhub.leads.models import (
     CompanySize,
     LeadProgramSettings,
@@ -56,7 +57,7 @@ class LeadForm(forms.Form):
     company_name = forms.CharField(label=_("Компания"), max_length=300)
     region = forms.ModelChoiceField(
         label=_("Регион"),
-        queryset=Region.objects.filter(is_active=True).order_by("name"),
+        queryset=lead_selectors.active_regions(),
         to_field_name="code",
         empty_label=_("— выберите регион —"),
     )

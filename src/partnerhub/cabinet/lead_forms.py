@@ -15,6 +15,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from partnerhub.core.money import MoneyFormField
+from partnerhub.leads import selectors as lead_selectors
 from partnerhub.leads.models import (
     OPEN_STAGES,
     CompanySize,
@@ -40,7 +41,7 @@ def _with_blank(choices: list[tuple[str, Any]], label: Any = ALL) -> list[tuple[
 
 
 def _active_regions() -> Any:
-    return Region.objects.filter(is_active=True).order_by("name")
+    return lead_selectors.active_regions()
 
 
 class DateInput(forms.DateInput):

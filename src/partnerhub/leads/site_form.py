@@ -35,7 +35,8 @@ from partnerhub.core.access import PUBLIC, access
 from partnerhub.core.clock import now as clock_now
 from partnerhub.core.errors import ApplicationError
 from partnerhub.core.forms import add_service_errors
-from partnerhub.leads.models import CompanySize, Lead, LeadSource, Need, Region
+from partnerhub.leads import selectors as lead_selectors
+from partnerhub.leads.models import CompanySize, Lead, LeadSource, Need
 from partnerhub.partners.models import Program, ProgramKind
 
 #: The honeypot's name: one a form-filling bot is eager to fill.
@@ -49,7 +50,7 @@ class LeadRequestForm(forms.Form):
     company_name = forms.CharField(label=_("Название компании"), max_length=300)
     region = forms.ModelChoiceField(
         label=_("Регион"),
-        queryset=Region.objects.filter(is_active=True).order_by("name"),
+        queryset=lead_selectors.active_regions(),
         to_field_name="code",
         empty_label=_("— выберите регион —"),
     )
