@@ -206,6 +206,20 @@ def test_accesses_page_shows_pending_pages_first_with_conditions(world, program,
     assert "ООО «Гамма»" in page.split('id="accesses"')[1]
 
 
+def test_accesses_page_needs_the_same_queries_for_many_partners(
+    world, program, login_as, django_assert_max_num_queries
+):
+    for n in range(12):
+        eligible_partner(program, short_name=f"ООО «Партнёр {n}»")
+    client = login_as("vendor:support")
+    client.get(f"{LEADS}access/")  # the session and the settings row exist from here on
+
+    with django_assert_max_num_queries(12):
+        page = client.get(f"{LEADS}access/").content.decode()
+
+    assert page.count('data-condition="contract" class="met"') == 12
+
+
 def test_program_manager_accepts_a_page(world, program, login_as):
     access = pending_access(world, program, world.partner_a)
 

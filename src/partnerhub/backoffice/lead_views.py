@@ -16,7 +16,6 @@ several marketplaces switches between them with ``?program=<code>``.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django.conf import settings
@@ -29,12 +28,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from partnerhub.accounts.principal import organisation_of
 from partnerhub.core.access import ByMethod, access, allowed, vendor
-from partnerhub.core.clock import PROGRAM_TZ
 from partnerhub.core.errors import ApplicationError
 from partnerhub.core.forms import add_service_errors
 from partnerhub.core.pagination import paginate
 from partnerhub.leads import selectors, services
-from partnerhub.leads.models import Lead, LeadSource, LeadState, MarketplaceAccess, PageState
+from partnerhub.leads.models import Lead, LeadSource, LeadState, PageState
 from partnerhub.leads.services.imports import ImportReport, leads_import
 from partnerhub.leads.services.settings import EDITABLE_FIELDS, lead_settings_update
 from partnerhub.partners.models import Organisation, Program, ProgramKind
@@ -106,8 +104,9 @@ def leads(request: HttpRequest) -> HttpResponse:
         source=filters.get("source") or None,
         region=region.code if region else None,
         search=filters.get("search") or "",
+        published_from=filters.get("published_from"),
+        published_to=filters.get("published_to"),
     )
-    qs = _published_between(qs, filters.get("published_from"), filters.get("published_to"))
     page = paginate(request, qs, PER_PAGE)
     query = request.GET.copy()
     query.pop("page", None)
@@ -122,16 +121,6 @@ def leads(request: HttpRequest) -> HttpResponse:
             "query": query.urlencode(),
         },
     )
-
-
-def _published_between(qs: Any, start: dt.date | None, end: dt.date | None) -> Any:
-    """Whole Moscow days, both ends included."""
-    if start:
-        qs = qs.filter(published_at__gte=dt.datetime.combine(start, dt.time.min, PROGRAM_TZ))
-    if end:
-        after = end + dt.timedelta(days=1)
-        qs = qs.filter(published_at__lt=dt.datetime.combine(after, dt.time.min, PROGRAM_TZ))
-    return qs
 
 
 @require_http_methods(["GET", "POST"])
@@ -257,7 +246,9 @@ def lead_accesses(request: HttpRequest) -> HttpResponse:
         page_state=PageState.PENDING
     )
     page = paginate(request, others.order_by("organisation__short_name", "pk"), ACCESSES_PER_PAGE)
-    rows = [_access_row(access) for access in [*pending, *page.object_list]]
+    accesses = [*pending, *page.object_list]
+    eligibility = selectors.eligibilities_of(program=program, accesses=accesses)
+    rows = [{"access": a, "eligibility": eligibility[a.pk]} for a in accesses]
     return render(
         request,
         "backoffice/leads/accesses.html",
@@ -269,13 +260,6 @@ def lead_accesses(request: HttpRequest) -> HttpResponse:
             "review_form": AccessReviewForm(),
         },
     )
-
-
-def _access_row(access_: MarketplaceAccess) -> dict[str, Any]:
-    eligibility = selectors.eligibility_of(
-        organisation=access_.organisation, program=access_.program
-    )
-    return {"access": access_, "eligibility": eligibility}
 
 
 @require_POST

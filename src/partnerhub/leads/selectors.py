@@ -10,6 +10,7 @@ deal is a 404. Staff read through the ``*_for_staff`` functions.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 
 from partnerhub.contracts import selectors as contract_selectors
+from partnerhub.core.clock import PROGRAM_TZ
 from partnerhub.core.clock import now as clock_now
 from partnerhub.leads import rules
 from partnerhub.leads.models import (
@@ -45,6 +47,7 @@ __all__ = [
     "cap_refusal",
     "deal_get_for_partner",
     "deals_of",
+    "eligibilities_of",
     "eligibility_of",
     "lead_get_for_staff",
     "lead_settings_for",
@@ -110,10 +113,25 @@ def _facts(
         .values_list("state", flat=True)
         .first()
     )
-    return rules.EligibilityFacts(
+    return _facts_of(
+        access=access,
+        version=version,
         contract_signed=contract_selectors.contract_signed(
             organisation=organisation, program=program
         ),
+        enrolment_state=enrolment_state,
+    )
+
+
+def _facts_of(
+    *,
+    access: MarketplaceAccess,
+    version: str,
+    contract_signed: bool,
+    enrolment_state: str | None,
+) -> rules.EligibilityFacts:
+    return rules.EligibilityFacts(
+        contract_signed=contract_signed,
         enrolment_state=enrolment_state,
         page_state=access.page_state,
         crm_tariff=access.crm_tariff,
@@ -140,6 +158,32 @@ def eligibility_of(
     return rules.evaluate_eligibility(
         _facts(organisation=organisation, program=program, access=access, version=version)
     )
+
+
+def eligibilities_of(
+    *, program: Program, accesses: Sequence[MarketplaceAccess]
+) -> dict[int, rules.Eligibility]:
+    """The eligibility of each of ``accesses`` (rows of ``program``) by access id, in three
+    queries whatever their number (the back office's list of partners)."""
+    org_ids = [access.organisation_id for access in accesses]
+    version = lead_settings_for(program).agreement_version
+    signed = contract_selectors.signed_organisation_ids(program=program, organisation_ids=org_ids)
+    enrolment_states = dict(
+        Enrolment.objects.filter(program=program, organisation_id__in=org_ids).values_list(
+            "organisation_id", "state"
+        )
+    )
+    return {
+        access.pk: rules.evaluate_eligibility(
+            _facts_of(
+                access=access,
+                version=version,
+                contract_signed=access.organisation_id in signed,
+                enrolment_state=enrolment_states.get(access.organisation_id),
+            )
+        )
+        for access in accesses
+    }
 
 
 def cap_refusal(*, open_deals: int, cap: int) -> str:
@@ -180,6 +224,27 @@ class MarketplaceLead:
     refusal: str
 
 
+def _published_between(
+    qs: QuerySet[Lead],
+    published_from: dt.date | dt.datetime | None,
+    published_to: dt.date | dt.datetime | None,
+) -> QuerySet[Lead]:
+    """Leads published in the window: a date is a whole day of the program's time zone, both
+    ends included; a moment is taken as it is."""
+    if published_from is not None:
+        if not isinstance(published_from, dt.datetime):
+            published_from = dt.datetime.combine(published_from, dt.time.min, tzinfo=PROGRAM_TZ)
+        qs = qs.filter(published_at__gte=published_from)
+    if published_to is not None:
+        if isinstance(published_to, dt.datetime):
+            return qs.filter(published_at__lte=published_to)
+        after = dt.datetime.combine(
+            published_to + dt.timedelta(days=1), dt.time.min, tzinfo=PROGRAM_TZ
+        )
+        qs = qs.filter(published_at__lt=after)
+    return qs
+
+
 def _open_leads(program: Program, now: dt.datetime) -> QuerySet[Lead]:
     return Lead.objects.filter(program=program, state=LeadState.OPEN, expires_at__gt=now)
 
@@ -202,8 +267,6 @@ def marketplace_leads(
     a lead that has reached its cap of partners is left out for everybody else. ``can_take`` and
     ``refusal`` say whether "Взять заявку" works and, if not, why.
     """
-    from partnerhub.core.clock import PROGRAM_TZ
-
     moment = now or clock_now()
     access = marketplace_access_of(organisation=organisation, program=program)
     lead_settings = lead_settings_for(program)
@@ -229,18 +292,7 @@ def marketplace_leads(
         qs = qs.filter(company_size=company_size)
     if need:
         qs = qs.filter(need=need)
-    if published_from is not None:
-        if not isinstance(published_from, dt.datetime):
-            published_from = dt.datetime.combine(published_from, dt.time.min, tzinfo=PROGRAM_TZ)
-        qs = qs.filter(published_at__gte=published_from)
-    if published_to is not None:
-        if not isinstance(published_to, dt.datetime):
-            published_to = dt.datetime.combine(
-                published_to + dt.timedelta(days=1), dt.time.min, tzinfo=PROGRAM_TZ
-            )
-            qs = qs.filter(published_at__lt=published_to)
-        else:
-            qs = qs.filter(published_at__lte=published_to)
+    qs = _published_between(qs, published_from, published_to)
     if not eligibility.eligible:
         general_refusal = not_eligible_refusal(eligibility)
     elif access.open_deals >= lead_settings.open_deal_cap:
@@ -315,8 +367,11 @@ def leads_for_staff(
     region: Region | str | None = None,
     search: str = "",
     vendor: Organisation | None = None,
+    published_from: dt.date | None = None,
+    published_to: dt.date | None = None,
 ) -> QuerySet[Lead]:
-    """Leads for the vendor's staff, newest first, filtered."""
+    """Leads for the vendor's staff, newest first, filtered; the publication dates are whole
+    days of the program's time zone, both included."""
     qs = Lead.objects.select_related("program", "region")
     if vendor is not None:
         qs = qs.filter(program__vendor=vendor)
@@ -331,7 +386,7 @@ def leads_for_staff(
     if search.strip():
         text = search.strip()
         qs = qs.filter(Q(company_name__icontains=text) | Q(external_id=text))
-    return qs.order_by("-published_at", "-pk")
+    return _published_between(qs, published_from, published_to).order_by("-published_at", "-pk")
 
 
 def lead_get_for_staff(*, pk: Any) -> Lead:
