@@ -56,6 +56,7 @@ def test_a_client_request_creates_a_normalised_site_lead(program):
     assert lead.contact_phone == "+79161234567"
     assert lead.source_ip == "203.0.113.10"
     assert lead.region.code == "77"
+    assert lead.consent_at is not None  # the client's personal-data consent, with its time
 
 
 def test_a_filled_honeypot_pretends_success_and_stores_nothing(program):

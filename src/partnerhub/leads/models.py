@@ -172,6 +172,12 @@ class Lead(models.Model):
     external_id = models.CharField(
         _("внешний номер"), max_length=100, blank=True, help_text=_("Номер заявки у источника.")
     )
+    consent_at = models.DateTimeField(
+        _("согласие на обработку персональных данных"),
+        null=True,
+        blank=True,
+        help_text=_("Когда клиент дал согласие в форме на сайте."),
+    )
     source_ip = models.GenericIPAddressField(
         _("IP-адрес отправителя"), null=True, blank=True, help_text=_("Для формы на сайте.")
     )

@@ -163,7 +163,11 @@ def lead_request(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 services.lead_create(
-                    program=program, source=LeadSource.SITE, source_ip=ip, **form.lead_fields()
+                    program=program,
+                    source=LeadSource.SITE,
+                    source_ip=ip,
+                    consent_at=clock_now(),
+                    **form.lead_fields(),
                 )
             except ApplicationError as error:
                 add_service_errors(form, error)

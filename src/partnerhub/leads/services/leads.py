@@ -84,6 +84,7 @@ def lead_create(
     source: str,
     external_id: str = "",
     source_ip: str | None = None,
+    consent_at: dt.datetime | None = None,
     created_by: Any = None,
     now: dt.datetime | None = None,
 ) -> Lead:
@@ -157,6 +158,7 @@ def lead_create(
                 contact_email=email,
                 source=source,
                 source_ip=ip,
+                consent_at=consent_at,
                 published_at=moment,
                 expires_at=moment + dt.timedelta(days=lifetime),
                 created_by=user_of(created_by),
