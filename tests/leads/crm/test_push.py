@@ -217,6 +217,20 @@ def test_our_lost_deal_is_lost_there(world, program, fake_crm, connected):
     assert remote["STAGE_ID"].endswith(":LOSE")
 
 
+def test_our_won_deal_is_won_there_with_the_clients_portal(world, program, fake_crm, connected):
+    deal = take(world, program)
+    deliver_due()
+
+    services.deal_close_won(
+        deal=deal, won_kind="portal", won_reference="romashka.bitrix24.ru", by=world.user("a:owner")
+    )
+    deliver_due()
+
+    [remote] = fake_crm.deals.values()
+    assert remote["STAGE_ID"].endswith(":WON")
+    assert remote["UF_CRM_PARTNERHUB_PORTAL"] == "romashka.bitrix24.ru"
+
+
 def test_a_stage_change_before_the_first_push_went_through_creates_the_deal_at_that_stage(
     world, program, fake_crm, connected
 ):

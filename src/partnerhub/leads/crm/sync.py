@@ -322,14 +322,16 @@ def _deal_fields(deal: Deal, category_id: str, contact_id: str, stage_id: str) -
 
 def _push_stage(client: CrmClient, deal: Deal, link: CrmDealLink) -> None:
     """Send our stage when the twin's differs (a stage there that maps to ours is left)."""
-    deal.refresh_from_db(fields=["stage"])
+    deal.refresh_from_db(fields=["stage", "won_reference"])
     if stage_from_remote(link.remote_stage) == deal.stage:
         return
     category_id = client.connection.category_id or ensure_setup(client)
     stage_id = remote_stage(deal.stage, category_id)
-    client.call(
-        "crm.deal.update", {"id": link.remote_deal_id, "fields": {"STAGE_ID": stage_id}}, deal=deal
-    )
+    fields: dict[str, str] = {"STAGE_ID": stage_id}
+    if deal.stage == DealStage.WON and deal.won_reference:
+        # Won here: their deal carries the client's portal or licence key as ours does.
+        fields[PORTAL_FIELD] = deal.won_reference
+    client.call("crm.deal.update", {"id": link.remote_deal_id, "fields": fields}, deal=deal)
     CrmDealLink.objects.filter(pk=link.pk).update(remote_stage=stage_id, synced_at=clock.now())
     link.remote_stage = stage_id
 
