@@ -11,6 +11,8 @@ acceptance of the page (``services.marketplace_page_review``, the back office's 
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from playwright.sync_api import expect
 
@@ -143,12 +145,13 @@ def test_partner_meets_the_conditions_takes_a_lead_and_wins_the_deal(
 
     # when the owner records a call
     page.select_option("#id_kind", "call")
-    page.fill("#id_happened_at", "2026-03-10T11:30")
+    tomorrow = clock.local_date(clock.now()) + dt.timedelta(days=1)
+    page.fill("#id_happened_at", f"{tomorrow:%Y-%m-%d}T11:30")
     page.fill("#id_text", "Обсудили пилот на 12 мест")
     page.click("#event-form button[type=submit]")
     expect(page.locator("ul.messages")).to_contain_text("Событие добавлено.")
     expect(page.locator("#events")).to_contain_text("Обсудили пилот на 12 мест")
-    expect(page.locator("#events")).to_contain_text("10.03.2026 11:30")
+    expect(page.locator("#events")).to_contain_text(f"{tomorrow:%d.%m.%Y} 11:30")
 
     # and moves the stage
     page.select_option("#id_stage", "contacted")

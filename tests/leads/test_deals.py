@@ -172,14 +172,38 @@ def test_deal_update_names_each_bad_field(deal):
     }
 
 
+def test_an_event_before_the_take_or_over_a_year_ahead_is_refused(deal):
+    for happened_at in (
+        deal.taken_at - dt.timedelta(minutes=1),
+        clock.now() + dt.timedelta(days=367),
+    ):
+        with pytest.raises(ValidationFailed) as refused:
+            services.deal_event_add(
+                deal=deal, kind="call", happened_at=happened_at, text="Звонок", by=None
+            )
+        assert "happened_at" in refused.value.fields
+    assert not deal.events.exists()
+
+
+def test_a_call_logged_in_the_minute_of_the_take_is_accepted(deal):
+    minute = deal.taken_at.replace(second=0, microsecond=0)
+
+    services.deal_event_add(deal=deal, kind="call", happened_at=minute, text="Звонок", by=None)
+
+    assert deal.events.count() == 1
+
+
 def test_closed_deal_data_does_not_change(deal):
     services.deal_close_lost(deal=deal, reason="price")
     with pytest.raises(DealClosed):
         services.deal_update(deal=deal, by=None, services="Ещё что-то")
 
 
-def test_events_keep_the_first_and_last_event_times(world, deal):
+def test_events_keep_the_first_and_last_event_times(world, program):
     now = clock.now()
+    deal = services.lead_take(
+        lead=make_lead(program), organisation=world.partner_a, now=now - dt.timedelta(days=1)
+    )
     services.deal_event_add(
         deal=deal, kind="call", happened_at=now - dt.timedelta(hours=1), text="Звонок", by=None
     )

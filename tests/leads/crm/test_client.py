@@ -61,11 +61,13 @@ def test_two_workers_share_the_portals_limit(world, fake_crm, settings):
     for thread in threads:
         thread.join(timeout=60)
 
-    # Then the six requests reached the portal at least half a second apart
+    # Then the six requests took their slots half a second apart: 2.5 s from first to last
+    # (measured at the portal, less a margin for a loaded machine delaying the first request;
+    # without the shared limit they all arrive within a few milliseconds)
     assert errors == []
     arrivals = sorted(fake_crm.arrivals)
     assert len(arrivals) == 6
-    assert arrivals[-1] - arrivals[0] >= 2.45
+    assert arrivals[-1] - arrivals[0] >= 2.0
     assert min(b - a for a, b in itertools.pairwise(arrivals)) >= 0.45
 
 

@@ -479,16 +479,27 @@ def _plain(value: Any) -> Any:
     return str(value) if isinstance(value, Decimal) else value
 
 
+#: How far ahead an event may be planned (a meeting next month, not a typo in the year).
+EVENT_HORIZON = dt.timedelta(days=366)
+
+
 def deal_event_add(
     *, deal: Deal, kind: str, happened_at: dt.datetime, text: str, by: Any
 ) -> DealEvent:
-    """Record a call, meeting or note on an open deal with the time it happened; keeps the
-    deal's first and last event times (the reports' "time to first event", stuck deals)."""
+    """Record a call, meeting or note on an open deal with the time it happened (not before
+    the take, at most a year ahead: a planned meeting); keeps the deal's first and last event
+    times (the reports' "time to first event", stuck deals)."""
     errors: dict[str, list[str | Promise]] = {}
     if kind not in DealEventKind.values:
         errors["kind"] = [_("Выберите вид события: звонок, встреча или заметка.")]
     if not isinstance(happened_at, dt.datetime) or happened_at.tzinfo is None:
         errors["happened_at"] = [_("Укажите дату и время события.")]
+    elif happened_at < deal.taken_at.replace(second=0, microsecond=0):
+        # Contacts open only with the take: nothing could happen with the client before it.
+        # Forms give minutes, so a call logged in the minute of the take is that minute.
+        errors["happened_at"] = [_("Событие не может быть раньше, чем заявка взята в работу.")]
+    elif happened_at > clock_now() + EVENT_HORIZON:
+        errors["happened_at"] = [_("Событие не может быть позже, чем через год.")]
     body = (text or "").strip()
     if not body:
         errors["text"] = [_("Опишите событие.")]

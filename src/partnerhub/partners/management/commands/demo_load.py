@@ -457,7 +457,9 @@ class Command(BaseCommand):
                 source,
             ) in enumerate(DEMO_LEADS, start=1)
         ]
-        deal = lead_services.lead_take(lead=leads[0], organisation=alfa, by=owner)
+        deal = lead_services.lead_take(
+            lead=leads[0], organisation=alfa, by=owner, now=now() - dt.timedelta(hours=3)
+        )
         lead_services.deal_event_add(
             deal=deal,
             kind="call",
