@@ -5,6 +5,7 @@ services`` then ``services.lead_take(...)``: every public function is re-exporte
 - ``access``: the partner's marketplace conditions and the staff's check of its page;
 - ``imports``: CSV/XLSX files of leads, row by row;
 - ``settings``: the marketplace's rules (caps, lifetimes, the personal-data agreement);
+- ``deal_data``: the deal's company data, main contact, services and events;
 - ``deals``: taking a lead (both caps under concurrency), working and closing the deal, reveals.
 """
 
@@ -17,15 +18,13 @@ from partnerhub.leads.services.access import (
     marketplace_page_review,
     marketplace_page_submit,
 )
+from partnerhub.leads.services.deal_data import DEAL_EDITABLE_FIELDS, deal_event_add, deal_update
 from partnerhub.leads.services.deals import (
     CONTACT_FIELDS,
-    DEAL_EDITABLE_FIELDS,
     deal_close_lost,
     deal_close_won,
     deal_contacts_reveal,
-    deal_event_add,
     deal_stage_change,
-    deal_update,
     lead_take,
 )
 from partnerhub.leads.services.imports import ImportRefused, ImportReport, leads_import
