@@ -41,29 +41,43 @@ sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != HE
 
 import argparse  # noqa: E402
 import http.client  # noqa: E402
+import importlib.util  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import random  # noqa: E402
-import signal  # noqa: E402
-import socket  # noqa: E402
-import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
 from collections import Counter  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
+from types import ModuleType  # noqa: E402
 
 ROOT = HERE.parent
 BENCH_DB = "ph_bench_leads"
 TAKE_PATH = "/api/v1/marketplace/leads/{id}/take"
 READY_PATH = "/api/v1/organisation/"
-START_TIMEOUT = 90.0
 TAKEN = (200, 201)
 
 
-class StepFailed(RuntimeError):
-    """A step of the run failed; the message says which and why."""
+def load_sibling(name: str) -> ModuleType:
+    """``bench/<name>.py`` by path (this directory is off ``sys.path``, see above)."""
+    spec = importlib.util.spec_from_file_location(name, HERE / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+_serve = load_sibling("_serve")
+StepFailed = _serve.StepFailed
+Server = _serve.Server
+empty_redis = _serve.empty_redis
+manage = _serve.manage
+percentile = _serve.percentile
+start_server = _serve.start_server
+stop_server = _serve.stop_server
 
 
 def parse_args() -> argparse.Namespace:
@@ -90,25 +104,6 @@ def parse_args() -> argparse.Namespace:
 
 
 # --- the database ---------------------------------------------------------------------------
-
-
-def partnerhub_command() -> str:
-    """The console script beside this interpreter (``make bench`` runs ``.venv/bin/python``)."""
-    beside = Path(sys.executable).with_name("partnerhub")
-    return str(beside if beside.exists() else ROOT / ".venv" / "bin" / "partnerhub")
-
-
-def manage(env: dict[str, str], *arguments: str) -> str:
-    """Run ``partnerhub <arguments>``; its standard output, or StepFailed with its tail."""
-    done = subprocess.run(
-        [partnerhub_command(), *arguments], env=env, capture_output=True, text=True, check=False
-    )
-    if done.returncode != 0:
-        tail = (done.stdout + done.stderr).strip().splitlines()[-15:]
-        raise StepFailed(
-            f"partnerhub {' '.join(arguments)}: exit {done.returncode}\n" + "\n".join(tail)
-        )
-    return done.stdout
 
 
 def inn_of(number: int) -> str:
@@ -255,80 +250,6 @@ def violations(args: argparse.Namespace, program_id: int) -> Violations:
 # --- the server -----------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@dataclass
-class Server:
-    process: subprocess.Popen[bytes]
-    port: int
-    log: Path
-
-    def log_tail(self, lines: int = 20) -> str:
-        text = self.log.read_text(encoding="utf-8", errors="replace").strip().splitlines()
-        return "\n".join(f"    | {line}" for line in text[-lines:])
-
-
-def start_server(env: dict[str, str], directory: Path, token: str, workers: int) -> Server:
-    port = free_port()
-    log = directory / "serve.log"
-    with open(log, "wb") as output:
-        process = subprocess.Popen(
-            [
-                partnerhub_command(),
-                "serve",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(workers),
-            ],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, stopped as one
-        )
-    server = Server(process, port, log)
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise StepFailed(
-                f"partnerhub serve exited with {process.returncode}\n{server.log_tail()}"
-            )
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-            connection.request("GET", READY_PATH, headers={"Authorization": f"Bearer {token}"})
-            response = connection.getresponse()
-            body = response.read()
-            connection.close()
-        except OSError:
-            time.sleep(0.2)
-            continue
-        if response.status != 200:
-            raise StepFailed(f"GET {READY_PATH} answered {response.status}: {body[:300]!r}")
-        return server
-    raise StepFailed(f"the server did not answer within {START_TIMEOUT:.0f} s\n{server.log_tail()}")
-
-
-def stop_server(server: Server | None) -> None:
-    if server is None:
-        return
-    process = server.process
-    for sig, wait in ((signal.SIGINT, 30), (signal.SIGTERM, 10), (signal.SIGKILL, 5)):
-        if process.poll() is not None:
-            return
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(timeout=wait)
-        except subprocess.TimeoutExpired:
-            continue
-
-
 # --- the clients ----------------------------------------------------------------------------
 
 
@@ -400,26 +321,7 @@ def drive(args: argparse.Namespace, port: int, prepared: Prepared) -> tuple[Outc
     return outcome, time.perf_counter() - started
 
 
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
-
-
 # --- the run --------------------------------------------------------------------------------
-
-
-def empty_redis(url: str) -> bool:
-    """Empty the bench's Redis database; False (with a note) when Redis cannot be reached."""
-    if not url:
-        return False
-    import redis
-
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=3).flushdb()
-    except redis.RedisError as exc:
-        print(f"note: Redis at {url} is unreachable ({exc}); the Huey queue stays on SQLite")
-        return False
-    return True
 
 
 def setup_django(env: dict[str, str]) -> None:
@@ -481,7 +383,9 @@ def run(args: argparse.Namespace) -> int:
 
             connections.close_all()
             print(f"prepared:   in {time.perf_counter() - started:.1f} s")
-            server = start_server(env, directory, prepared.tokens[0], args.workers)
+            server = start_server(
+                env, directory, prepared.tokens[0], args.workers, ready_path=READY_PATH
+            )
             print(
                 f"server:     partnerhub serve on 127.0.0.1:{server.port} ({args.workers} workers)"
             )

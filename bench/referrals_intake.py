@@ -45,17 +45,13 @@ sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != HE
 
 import argparse  # noqa: E402
 import datetime as dt  # noqa: E402
-import http.client  # noqa: E402
 import importlib.util  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import secrets  # noqa: E402
-import signal  # noqa: E402
-import socket  # noqa: E402
-import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
 from decimal import Decimal  # noqa: E402
 from types import ModuleType  # noqa: E402
 from typing import Any  # noqa: E402
@@ -71,14 +67,9 @@ TARGET_RATE = 5_000  # events/s, on PostgreSQL
 TARGET_FRESHNESS = 1.0  # seconds
 POLL_SECONDS = 0.02
 FRESHNESS_TIMEOUT = 120.0
-START_TIMEOUT = 90.0
 COMPARED = ("points_total", "bonus_accrued", "clients")
 #: What the server logs when a request applied the backlog itself (``live.pending_room``).
 FALLBACK_LOG = "referral events waited too long for the worker"
-
-
-class StepFailed(RuntimeError):
-    """A step of the run failed; the message says which and why."""
 
 
 def parse_args() -> argparse.Namespace:
@@ -117,14 +108,24 @@ def parse_args() -> argparse.Namespace:
 # --- the events and what the engine says about them -------------------------------------------
 
 
-def load_generator() -> ModuleType:
-    """``bench/_referral_events.py`` by path (this directory is off ``sys.path``, see above)."""
-    spec = importlib.util.spec_from_file_location("_referral_events", HERE / "_referral_events.py")
+def load_sibling(name: str) -> ModuleType:
+    """``bench/<name>.py`` by path (this directory is off ``sys.path``, see above)."""
+    spec = importlib.util.spec_from_file_location(name, HERE / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules["_referral_events"] = module
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+_serve = load_sibling("_serve")
+StepFailed = _serve.StepFailed
+Server = _serve.Server
+empty_redis = _serve.empty_redis
+manage = _serve.manage
+percentile = _serve.percentile
+start_server = _serve.start_server
+stop_server = _serve.stop_server
 
 
 @dataclass
@@ -160,7 +161,7 @@ def accepted_by_intake(arriving: list[dict[str, Any]], batch: int) -> list[dict[
 
 
 def prepare(args: argparse.Namespace) -> Workload:
-    generator = load_generator()
+    generator = load_sibling("_referral_events")
     partners, clients = generator.sizes_for(args.events)
     partners, clients = args.partners or partners, args.clients or clients
     events = generator.generate(
@@ -208,117 +209,6 @@ def last_paid_partner(arriving: list[dict[str, Any]]) -> str:
 
 
 # --- one database ---------------------------------------------------------------------------
-
-
-def partnerhub_command() -> str:
-    """The console script beside this interpreter (``make bench`` runs ``.venv/bin/python``)."""
-    beside = Path(sys.executable).with_name("partnerhub")
-    return str(beside if beside.exists() else ROOT / ".venv" / "bin" / "partnerhub")
-
-
-def manage(env: dict[str, str], *arguments: str) -> str:
-    """Run ``partnerhub <arguments>``; its standard output, or StepFailed with its tail."""
-    command = [partnerhub_command(), *arguments]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        tail = (done.stdout + done.stderr).strip().splitlines()[-15:]
-        raise StepFailed(
-            f"partnerhub {' '.join(arguments)}: exit {done.returncode}\n" + "\n".join(tail)
-        )
-    return done.stdout
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@dataclass
-class Server:
-    process: subprocess.Popen[bytes]
-    port: int
-    log: Path
-    token: str
-    connection: http.client.HTTPConnection = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        body: bytes | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> tuple[int, bytes, http.client.HTTPResponse]:
-        all_headers = {"Authorization": f"Bearer {self.token}", **(headers or {})}
-        try:
-            self.connection.request(method, path, body=body, headers=all_headers)
-            response = self.connection.getresponse()
-        except (ConnectionError, http.client.HTTPException):
-            self.connection.close()  # the server closed a kept-alive connection: once more
-            self.connection.request(method, path, body=body, headers=all_headers)
-            response = self.connection.getresponse()
-        return response.status, response.read(), response
-
-    def log_tail(self, lines: int = 20) -> str:
-        text = self.log.read_text(encoding="utf-8", errors="replace").strip().splitlines()
-        return "\n".join(f"    | {line}" for line in text[-lines:])
-
-
-def start_server(env: dict[str, str], directory: Path, token: str, workers: int) -> Server:
-    port = free_port()
-    log = directory / "serve.log"
-    with open(log, "wb") as output:
-        process = subprocess.Popen(
-            [
-                partnerhub_command(),
-                "serve",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(workers),
-            ],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, stopped as one
-        )
-    server = Server(process, port, log, token)
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise StepFailed(
-                f"partnerhub serve exited with {process.returncode}\n{server.log_tail()}"
-            )
-        try:
-            status, body, _ = server.request("GET", READY_PATH)
-        except OSError:
-            time.sleep(0.2)
-            continue
-        if status != 200:
-            raise StepFailed(f"GET {READY_PATH} with the token answered {status}: {body[:300]!r}")
-        return server
-    raise StepFailed(f"the server did not answer within {START_TIMEOUT:.0f} s\n{server.log_tail()}")
-
-
-def stop_server(server: Server | None) -> None:
-    if server is None:
-        return
-    server.connection.close()
-    process = server.process
-    for sig, wait in ((signal.SIGINT, 30), (signal.SIGTERM, 10), (signal.SIGKILL, 5)):
-        if process.poll() is not None:
-            return
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(timeout=wait)
-        except subprocess.TimeoutExpired:
-            continue
 
 
 def post_batches(server: Server, work: Workload, run_id: str) -> dict[str, Any]:
@@ -379,10 +269,6 @@ def wait_fresh(server: Server, work: Workload) -> tuple[float | None, int, dict[
     return None, polls, live
 
 
-def percentile(values: list[float], share: float) -> float:
-    return values[min(len(values) - 1, round(share * (len(values) - 1)))]
-
-
 def bench_database(
     args: argparse.Namespace, work: Workload, label: str, env: dict[str, str], directory: Path
 ) -> bool:
@@ -407,7 +293,7 @@ def bench_database(
     )
     server = None
     try:
-        server = start_server(env, directory, token, args.workers)
+        server = start_server(env, directory, token, args.workers, ready_path=READY_PATH)
         print(
             f"server:     partnerhub serve on 127.0.0.1:{server.port} "
             f"({args.workers} gunicorn workers + Huey)"
@@ -520,18 +406,6 @@ def bench_postgresql(args: argparse.Namespace, work: Workload) -> bool:
             return bench_database(args, work, label, env, directory)
         finally:
             admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-
-
-def empty_redis(url: str) -> bool:
-    """Empty the bench's Redis database; False (with a note) when Redis cannot be reached."""
-    import redis
-
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=3).flushdb()
-    except redis.RedisError as exc:
-        print(f"note: Redis at {url} is unreachable ({exc}); the Huey queue stays on SQLite")
-        return False
-    return True
 
 
 def main() -> int:
