@@ -52,7 +52,6 @@ from partnerhub.leads.models import (
     OPEN_STAGES,
     Deal,
     DealStage,
-    Lead,
     LostReason,
     RevealChannel,
 )
@@ -141,22 +140,12 @@ def leads(request: HttpRequest) -> HttpResponse:
     return render(request, "cabinet/leads/marketplace.html", context)
 
 
-def _lead_for_partner(org: Organisation, pk: int) -> Lead:
-    """A lead of one of the partner's marketplaces (404 otherwise). Whether it may be taken is
-    ``services.lead_take``'s to decide."""
-    program_ids = [p.pk for p in selectors.marketplace_programs_of(org)]
-    lead = Lead.objects.filter(pk=pk, program_id__in=program_ids).select_related("program").first()
-    if lead is None:
-        raise Http404
-    return lead
-
-
 @require_POST
 @access(WORKERS)
 def lead_take(request: HttpRequest, pk: int) -> HttpResponse:
     """Take a lead: to the new deal, or back to the list with the reason of the refusal."""
     org = organisation_of(request.user)
-    lead = _lead_for_partner(org, pk)
+    lead = selectors.lead_get_for_partner(organisation=org, pk=pk)
     try:
         deal = services.lead_take(
             lead=lead, organisation=org, by=person_of(request.user), ip=_client_ip(request)

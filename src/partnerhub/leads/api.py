@@ -378,12 +378,7 @@ class MarketplaceLeadTakeApi(APIView):
     @idempotent
     def post(self, request: Request, pk: int) -> Response:
         organisation = organisation_of(request.user)
-        program_ids = [p.pk for p in selectors.marketplace_programs_of(organisation)]
-        lead = (
-            Lead.objects.select_related("program").filter(pk=pk, program_id__in=program_ids).first()
-        )
-        if lead is None:
-            raise Http404
+        lead = selectors.lead_get_for_partner(organisation=organisation, pk=pk)
         deal = services.lead_take(
             lead=lead,
             organisation=organisation,

@@ -342,6 +342,27 @@ def deals_of(
     return qs.order_by("-taken_at", "-pk")
 
 
+def lead_get_for_partner(*, organisation: Organisation, pk: Any) -> Lead:
+    """A lead of one of the marketplaces the partner takes part in, to take it (404 otherwise,
+    in one query). Whether it may be taken is ``services.lead_take``'s to decide; the lead's
+    contacts are for the service, never for the caller's answer."""
+    try:
+        key = int(pk)
+    except (TypeError, ValueError):
+        raise Http404 from None
+    taking_part = Enrolment.objects.filter(
+        organisation=organisation, state__in=_TAKING_PART
+    ).values("program_id")
+    lead = (
+        Lead.objects.select_related("program")
+        .filter(pk=key, program__kind=ProgramKind.LEADS, program_id__in=taking_part)
+        .first()
+    )
+    if lead is None:
+        raise Http404
+    return lead
+
+
 def deal_get_for_partner(*, organisation: Organisation, pk: Any) -> Deal:
     """One of the partner's own deals; another partner's (or none) is a 404."""
     try:
