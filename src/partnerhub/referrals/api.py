@@ -18,7 +18,12 @@ from typing import Any
 import orjson
 from django.conf import settings
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import exceptions, serializers
 from rest_framework.parsers import BaseParser
 from rest_framework.request import Request
@@ -253,14 +258,18 @@ class _PartnerReadApi(APIView):
         return Response(self.render(result))
 
 
-@extend_schema(parameters=[AS_OF], responses={200: dict}, operation_id="referral_standing")
+@extend_schema_view(
+    get=extend_schema(parameters=[AS_OF], responses={200: dict}, operation_id="referral_standing")
+)
 class StandingApi(_PartnerReadApi):
     """A partner's standing as of a time (the fields of one entry of the replay document)."""
 
     render = staticmethod(standing_document)
 
 
-@extend_schema(parameters=[AS_OF], responses={200: dict}, operation_id="referral_history")
+@extend_schema_view(
+    get=extend_schema(parameters=[AS_OF], responses={200: dict}, operation_id="referral_history")
+)
 class HistoryApi(_PartnerReadApi):
     """A partner's grants, bonuses, level changes and reviews."""
 
