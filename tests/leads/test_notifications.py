@@ -303,3 +303,51 @@ def test_stale_deals_and_expiring_leads_are_checked_hourly():
     for task, minute in ((notify.leads_stale_deals, 20), (notify.leads_expiring, 40)):
         runs = [t for t in hours if task.s().validate_datetime(t.replace(minute=minute))]
         assert len(runs) == 24
+
+
+# --- the staff's check of the partner's page ---------------------------------------------------
+
+
+def submitted_page(world, program):
+    return services.marketplace_page_submit(
+        organisation=world.partner_a,
+        program=program,
+        url="https://alfa.example/vnedrenie",
+        by=world.user("a:owner"),
+    )
+
+
+def test_a_rejected_page_tells_the_owner_and_the_manager_the_reason_by_mail(
+    world, program, smtp, django_capture_on_commit_callbacks
+):
+    access = submitted_page(world, program)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.marketplace_page_review(
+            access=access,
+            accept=False,
+            reason="Нет цен пакетов",
+            by=world.user("vendor:program_manager"),
+        )
+
+    assert mailed(smtp) == ["manager@a.example", "owner@a.example"]
+    text, _html = bodies(smtp.to("owner@a.example")[0])
+    assert "https://alfa.example/vnedrenie" in text
+    assert "Причина: Нет цен пакетов" in text
+    notification = Notification.objects.get(kind="leads.page.rejected", user=world.user("a:owner"))
+    assert notification.url == "/cabinet/leads/conditions/"
+
+
+def test_an_accepted_page_shows_in_the_cabinet(world, program, django_capture_on_commit_callbacks):
+    access = submitted_page(world, program)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.marketplace_page_review(
+            access=access, accept=True, by=world.user("vendor:program_manager")
+        )
+
+    notification = Notification.objects.get(
+        kind="leads.page.accepted", user=world.user("a:manager")
+    )
+    assert notification.title == "Страница о пакетах внедрения принята"
+    assert not Notification.objects.filter(kind="leads.page.accepted", user=world.user("b:owner"))

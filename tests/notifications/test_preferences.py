@@ -40,6 +40,7 @@ OPTIONAL = [
     "payouts.payout.accepted",
     "payouts.payout.rejected",
     "payouts.payout.paid",
+    "leads.page.accepted",
     "leads.digest",
     "leads.lead.expiring",
     "leads.deal.stale",

@@ -5,7 +5,11 @@ The events come from the periodic jobs in ``leads.notify``:
 - "leads.digest": new leads in the partner's regions (opt-in on the marketplace page; the email
   may also be switched off on the settings page);
 - "leads.lead.expiring": leads in the partner's regions it has not taken that expire soon;
-- "leads.deal.stale": a deal of the partner with no event for the program's number of days.
+- "leads.deal.stale": a deal of the partner with no event for the program's number of days;
+
+and from the staff's check of the partner's page about implementation packages (a condition of
+the marketplace): "leads.page.accepted", "leads.page.rejected" (with the reason; not optional,
+since the partner cannot take leads until it acts on it).
 
 The owner and the managers hear of them (they work the leads). An email lists leads with their
 contacts **masked** (``leads.rules.mask_*``): the contacts of an untaken lead never leave the
@@ -123,7 +127,57 @@ def stale_deal_context(event: OutboxEvent) -> Context | None:
     }
 
 
+CONDITIONS_LINK = "cabinet:lead_conditions"
+#: The generic "reviewed, see the cabinet" email of counterparty documents serves here too.
+REVIEWED_EMAIL = "partners_document_reviewed"
+
+
+def page_context(event: OutboxEvent) -> Context | None:
+    """The partner whose page was checked, the page's address and the reason of the event."""
+    from partnerhub.leads.models import MarketplaceAccess
+
+    access = (
+        MarketplaceAccess.objects.filter(pk=event.payload.get("access_id"))
+        .select_related("organisation")
+        .first()
+    )
+    if access is None:
+        return None
+    return {
+        "organisation_id": access.organisation_id,
+        "organisation": access.organisation.short_name,
+        "url": access.page_url or "—",
+        "reason": event.payload.get("reason") or "—",
+    }
+
+
 RULES: list[Rule] = [
+    Rule(
+        event_type="leads.page.accepted",
+        context=page_context,
+        recipients=OWNER_AND_MANAGERS,
+        title=_("Страница о пакетах внедрения принята"),
+        body=_("Вендор проверил страницу %(url)s: это условие биржи заявок выполнено."),
+        link=CONDITIONS_LINK,
+        email=REVIEWED_EMAIL,
+        group=LEADS_GROUP,
+        name=_("Страница о пакетах внедрения принята"),
+    ),
+    Rule(
+        event_type="leads.page.rejected",
+        context=page_context,
+        recipients=OWNER_AND_MANAGERS,
+        title=_("Страница о пакетах внедрения не принята"),
+        body=_(
+            "Вендор не принял страницу %(url)s. Причина: %(reason)s. Исправьте страницу и "
+            "отправьте её на проверку снова."
+        ),
+        link=CONDITIONS_LINK,
+        email=REVIEWED_EMAIL,
+        optional=False,  # the partner cannot take leads until it acts on it
+        group=LEADS_GROUP,
+        name=_("Страница о пакетах внедрения не принята"),
+    ),
     Rule(
         event_type="leads.digest",
         context=lead_list_context,
