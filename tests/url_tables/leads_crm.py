@@ -19,6 +19,7 @@ TABLE: dict[str, Entry] = {
         expect={"GET": partner_only(), "POST": partner_only(CRM_EDITORS, BAD_REQUEST)},
     ),
     "cabinet:lead_crm_disconnect": Entry(expect={"POST": partner_only(CRM_EDITORS, FOUND)}),
+    "cabinet:lead_crm_secret_rotate": Entry(expect={"POST": partner_only(CRM_EDITORS, FOUND)}),
     "crm_inbound": Entry(
         expect={"POST": same_for_all(OK)},
         kwargs=lambda o: {"secret": o.crm_connection.inbound_secret},

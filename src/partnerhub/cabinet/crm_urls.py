@@ -8,4 +8,5 @@ from partnerhub.cabinet import crm_views
 urlpatterns: list[URLPattern] = [
     path("leads/crm/", crm_views.lead_crm, name="lead_crm"),
     path("leads/crm/disconnect/", crm_views.lead_crm_disconnect, name="lead_crm_disconnect"),
+    path("leads/crm/secret/", crm_views.lead_crm_secret_rotate, name="lead_crm_secret_rotate"),
 ]

@@ -86,3 +86,18 @@ def lead_crm_disconnect(request: HttpRequest) -> HttpResponse:
     if connection is not None:
         messages.success(request, _("Передача сделок в CRM выключена."))
     return redirect("cabinet:lead_crm")
+
+
+@access(WRITERS)
+@require_POST
+def lead_crm_secret_rotate(request: HttpRequest) -> HttpResponse:
+    """A new address for the CRM's outgoing webhook; the old one stops answering."""
+    connection = services.crm_secret_rotate(
+        organisation=organisation_of(request.user), by=person_of(request.user)
+    )
+    if connection is not None:
+        messages.success(
+            request,
+            _("Адрес для исходящего вебхука заменён: укажите новый адрес в своём портале."),
+        )
+    return redirect("cabinet:lead_crm")

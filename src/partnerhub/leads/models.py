@@ -493,7 +493,8 @@ class ContactReveal(models.Model):
         return f"{self.actor_label} {self.at:%d.%m.%Y %H:%M} ({self.channel})"
 
 
-def _new_secret() -> str:
+def new_inbound_secret() -> str:
+    """A fresh secret of a partner's inbound CRM webhook address."""
     return secrets.token_urlsafe(24)
 
 
@@ -506,7 +507,7 @@ class CrmConnection(models.Model):
     )
     webhook_url = models.URLField(_("адрес входящего вебхука"), max_length=500)
     is_active = models.BooleanField(_("передавать сделки"), default=True)
-    inbound_secret = models.CharField(max_length=64, default=_new_secret, unique=True)
+    inbound_secret = models.CharField(max_length=64, default=new_inbound_secret, unique=True)
     category_id = models.CharField(_("направление в CRM"), max_length=32, blank=True)
     next_slot_at = models.DateTimeField(null=True, blank=True)
     last_polled_at = models.DateTimeField(null=True, blank=True)

@@ -175,3 +175,18 @@ def test_reconnecting_the_same_portal_keeps_the_pipeline_and_switches_the_push_o
 
     connected.refresh_from_db()
     assert (connected.category_id, connected.is_active) == ("7", True)
+
+
+def test_the_owner_replaces_the_inbound_address_and_the_old_one_stops_answering(
+    world, connected, login_as, client
+):
+    old_secret = connected.inbound_secret
+
+    response = login_as("a:owner").post(reverse("cabinet:lead_crm_secret_rotate"))
+
+    assert response.status_code == 302
+    connected.refresh_from_db()
+    assert connected.inbound_secret != old_secret
+    assert client.post(f"/hooks/crm/{old_secret}/", {"event": "ONCRMDEALUPDATE"}).status_code == 404
+    page = login_as("a:owner").get(reverse("cabinet:lead_crm")).content.decode()
+    assert f"/hooks/crm/{connected.inbound_secret}/" in page

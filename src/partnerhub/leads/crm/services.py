@@ -33,7 +33,7 @@ from django.utils.translation import gettext_lazy as _
 from partnerhub.core import audit
 from partnerhub.core.errors import ValidationFailed
 from partnerhub.leads.crm.client import CrmClient, CrmError, host_of
-from partnerhub.leads.models import CrmCallOutcome, CrmConnection, CrmDealLink
+from partnerhub.leads.models import CrmCallOutcome, CrmConnection, CrmDealLink, new_inbound_secret
 from partnerhub.partners.models import Organisation
 from partnerhub.webhooks.transport import is_local_name, non_public_address
 
@@ -146,4 +146,21 @@ def crm_disconnect(*, organisation: Organisation, by: Any) -> CrmConnection | No
             after={"portal": host_of(connection.webhook_url), "is_active": False},
             actor=by,
         )
+    return connection
+
+
+def crm_secret_rotate(*, organisation: Organisation, by: Any) -> CrmConnection | None:
+    """Give the organisation's inbound webhook a new secret (the old address stops answering at
+    once: a leaked address is dead). None when it never connected a CRM."""
+    with transaction.atomic():
+        connection = (
+            CrmConnection.objects.select_for_update().filter(organisation=organisation).first()
+        )
+        if connection is None:
+            return None
+        connection.inbound_secret = new_inbound_secret()
+        CrmConnection.objects.filter(pk=connection.pk).update(
+            inbound_secret=connection.inbound_secret
+        )
+        audit.record(action="leads.crm.secret_rotated", obj=connection, actor=by)
     return connection

@@ -37,7 +37,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('webhook_url', models.URLField(max_length=500, verbose_name='адрес входящего вебхука')),
                 ('is_active', models.BooleanField(default=True, verbose_name='передавать сделки')),
-                ('inbound_secret', models.CharField(default=partnerhub.leads.models._new_secret, max_length=64, unique=True)),
+                ('inbound_secret', models.CharField(default=partnerhub.leads.models.new_inbound_secret, max_length=64, unique=True)),
                 ('category_id', models.CharField(blank=True, max_length=32, verbose_name='направление в CRM')),
                 ('next_slot_at', models.DateTimeField(blank=True, null=True)),
                 ('last_polled_at', models.DateTimeField(blank=True, null=True)),
