@@ -150,6 +150,24 @@ def test_lead_detail_lists_the_partners_deals(world, program, login_as):
     assert "Новая" in page  # the deal's stage
 
 
+def test_lead_detail_shows_whom_the_contacts_were_shown(
+    world, program, login_as, django_assert_max_num_queries
+):
+    lead = make_lead(program)
+    make_eligible(world.partner_a, program)
+    deal = services.lead_take(lead=lead, organisation=world.partner_a, by=world.user("a:owner"))
+    services.deal_contacts_reveal(deal=deal, by=world.user("a:manager"), channel="page")
+    client = login_as("vendor:support")
+
+    with django_assert_max_num_queries(10):
+        page = client.get(f"{LEADS}{lead.pk}/").content.decode()
+
+    reveals = page.split('id="reveals"')[1].split("</table>")[0]
+    assert reveals.count("<tr>") == 3  # the header, the take and the page view
+    assert "контактное лицо, телефон, эл. почта" in reveals
+    assert "Взятие заявки" in reveals and "Страница сделки" in reveals
+
+
 def test_withdrawal_needs_a_reason(world, program, login_as):
     lead = make_lead(program)
 

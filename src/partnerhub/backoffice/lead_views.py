@@ -187,6 +187,10 @@ def _read_upload(upload: Any) -> bytes:
     return bytes(upload.read(settings.LEAD_IMPORT_MAX_BYTES + 1))
 
 
+#: The newest reveals of a lead's contacts its page lists.
+REVEALS_SHOWN = 100
+
+
 def _detail(
     request: HttpRequest, lead: Lead, withdraw_form: WithdrawForm, *, status: int = 200
 ) -> HttpResponse:
@@ -198,6 +202,7 @@ def _detail(
         {
             "lead": lead,
             "deals": deals,
+            "reveals": selectors.reveals_of_lead(lead=lead)[:REVEALS_SHOWN],
             "can_withdraw": can_write and lead.state == LeadState.OPEN,
             "withdraw_form": withdraw_form,
         },

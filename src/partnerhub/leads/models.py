@@ -492,6 +492,11 @@ class ContactReveal(models.Model):
     def __str__(self) -> str:
         return f"{self.actor_label} {self.at:%d.%m.%Y %H:%M} ({self.channel})"
 
+    @property
+    def field_labels(self) -> list[str]:
+        """The revealed fields as people read them (the lead's field names)."""
+        return [str(Lead._meta.get_field(name).verbose_name) for name in self.fields]
+
 
 def new_inbound_secret() -> str:
     """A fresh secret of a partner's inbound CRM webhook address."""

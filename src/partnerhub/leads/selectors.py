@@ -375,6 +375,12 @@ def deal_get_for_partner(*, organisation: Organisation, pk: Any) -> Deal:
     return deal
 
 
+def reveals_of_lead(*, lead: Lead) -> QuerySet[ContactReveal]:
+    """The audit of the lead's contacts shown to partners (who, which fields, when, through
+    what), newest first: the staff's view of where the client's personal data went."""
+    return ContactReveal.objects.filter(lead=lead).select_related("organisation", "user")
+
+
 def reveals_of_deal(*, deal: Deal) -> QuerySet[ContactReveal]:
     """The audit of the deal's contacts shown, newest first."""
     return ContactReveal.objects.filter(deal=deal).select_related("user")
