@@ -83,6 +83,16 @@ def test_the_dashboard_counts_what_waits_for_staff(world, login_as):
             created_at=clock.now(),
         )
 
+    from partnerhub.leads import services as lead_services
+    from tests.leads.factories import lead_program
+
+    lead_services.marketplace_page_submit(
+        organisation=world.partner_b,
+        program=lead_program(world.vendor),
+        url="https://beta.example/vnedrenie",
+        by=world.user("b:owner"),
+    )
+
     # when the accountant opens the back office
     page = login_as("vendor:accountant").get("/backoffice/").content.decode()
 
@@ -92,3 +102,4 @@ def test_the_dashboard_counts_what_waits_for_staff(world, login_as):
     assert '<strong id="payouts-due-today">1</strong>' in page
     assert '<strong id="payouts-overdue">1</strong>' in page
     assert 'href="/backoffice/payouts/?due=overdue"' in page
+    assert '<strong id="pages-waiting">1</strong>' in page

@@ -16,6 +16,7 @@ from partnerhub.contracts import selectors as contract_selectors
 from partnerhub.core.access import access, allowed, vendor
 from partnerhub.core.errors import ApplicationError
 from partnerhub.core.pagination import paginate
+from partnerhub.leads import selectors as lead_selectors
 from partnerhub.partners import selectors, services
 from partnerhub.partners.forms import CardForm
 from partnerhub.partners.models import EnrolmentState
@@ -36,7 +37,8 @@ class EnrolmentDecisionForm(forms.Form):
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     """The staff's start page: applications waiting for a decision, partner count, and what
-    waits for staff in contracts, counterparty documents and payouts (each a link to its list)."""
+    waits for staff in contracts, counterparty documents, payouts and the lead marketplace's
+    partner pages (each a link to its list)."""
     contract_counts = contract_selectors.contract_state_counts()
     context = {
         "pending": selectors.enrolments_pending()[:20],
@@ -44,6 +46,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "contracts_waiting": sum(contract_counts[s] for s in contract_selectors.QUEUE_STATES),
         "documents_waiting": selectors.counterparty_documents_under_review().count(),
         "payouts_due": payout_selectors.due_counts(vendor=organisation_of(request.user)),
+        "pages_waiting": lead_selectors.pages_to_review_count(vendor=organisation_of(request.user)),
     }
     return render(request, "backoffice/dashboard.html", context)
 

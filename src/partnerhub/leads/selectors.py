@@ -30,6 +30,7 @@ from partnerhub.leads.models import (
     LeadProgramSettings,
     LeadState,
     MarketplaceAccess,
+    PageState,
     Region,
 )
 from partnerhub.partners.models import (
@@ -184,6 +185,13 @@ def eligibilities_of(
         )
         for access in accesses
     }
+
+
+def pages_to_review_count(*, vendor: Organisation) -> int:
+    """How many partners' implementation pages wait for the vendor's check (its dashboard)."""
+    return MarketplaceAccess.objects.filter(
+        program__vendor=vendor, page_state=PageState.PENDING
+    ).count()
 
 
 def cap_refusal(*, open_deals: int, cap: int) -> str:
