@@ -19,7 +19,13 @@ from django.db.models import Count, Q
 
 from partnerhub.leads import services
 from partnerhub.leads.models import Deal, Lead, LeadProgramSettings, MarketplaceAccess
-from tests.leads.factories import eligible_partner, lead_program, make_eligible, make_lead
+from tests.leads.factories import (
+    eligible_partner,
+    ensure_regions,
+    lead_program,
+    make_eligible,
+    make_lead,
+)
 
 PARALLEL = 20
 
@@ -139,3 +145,29 @@ def test_takes_and_closes_at_once_keep_the_counter_equal_to_open_deals(world):
     open_now = Deal.objects.filter(organisation=world.partner_a, is_open=True).count()
     assert open_now == counts["ok"] <= 3
     _assert_counter_matches_open_deals()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_site_form_posts_from_one_address_stop_exactly_at_the_hourly_limit(settings):
+    # given the default limit of 5 site leads an address an hour, and 12 posts at once
+    settings.LEAD_FORM_PER_IP_PER_HOUR = 5
+    ensure_regions()  # an earlier transactional test's flush took the seeded regions
+    program = lead_program()
+    fields = {
+        "company_name": "ООО «Спам»",
+        "region": "77",
+        "company_size": "micro",
+        "need": "crm",
+        "contact_name": "Бот",
+        "contact_phone": "+79161234567",
+    }
+
+    def post() -> str:
+        services.site_lead_submit(program=program, ip="203.0.113.7", fields=fields)
+        return "ok"
+
+    outcomes = run_at_once([post for _ in range(12)])
+
+    # then exactly 5 are stored and 7 refused as too many
+    assert Counter(outcomes) == {"ok": 5, "too_many_requests": 7}
+    assert Lead.objects.filter(source_ip="203.0.113.7").count() == 5

@@ -17,13 +17,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from partnerhub.accounts import services
 from partnerhub.accounts.forms import InvitationAcceptForm, LoginForm, QueuedPasswordResetForm
 from partnerhub.core.access import AUTHENTICATED, PUBLIC, access
+from partnerhub.core.audit import client_ip
 from partnerhub.core.errors import ApplicationError, NotFound
 from partnerhub.core.forms import add_service_errors
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """The client's address as the server sees it."""
-    return request.META.get("REMOTE_ADDR") or None
 
 
 @access(PUBLIC)

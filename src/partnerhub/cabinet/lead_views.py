@@ -43,6 +43,7 @@ from partnerhub.cabinet.lead_forms import (
 )
 from partnerhub.core import clock
 from partnerhub.core.access import ByMethod, access, allowed, partner
+from partnerhub.core.audit import client_ip
 from partnerhub.core.errors import ApplicationError
 from partnerhub.core.forms import add_service_errors
 from partnerhub.core.pagination import paginate
@@ -68,10 +69,6 @@ CONDITION_FORMS: dict[str, type[Form]] = {
     "app": AppInstallForm,
     "digest": DigestForm,
 }
-
-
-def _client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
 
 
 # --- which program --------------------------------------------------------------------------
@@ -148,7 +145,7 @@ def lead_take(request: HttpRequest, pk: int) -> HttpResponse:
     lead = selectors.lead_get_for_partner(organisation=org, pk=pk)
     try:
         deal = services.lead_take(
-            lead=lead, organisation=org, by=person_of(request.user), ip=_client_ip(request)
+            lead=lead, organisation=org, by=person_of(request.user), ip=client_ip(request)
         )
     except ApplicationError as error:
         messages.error(request, str(error.message))
@@ -328,7 +325,7 @@ def _deal_page(
 ) -> HttpResponse:
     """The deal with its contacts (the reveal is audited), timeline and the forms."""
     contacts = services.deal_contacts_reveal(
-        deal=deal, by=person_of(request.user), channel=RevealChannel.PAGE, ip=_client_ip(request)
+        deal=deal, by=person_of(request.user), channel=RevealChannel.PAGE, ip=client_ip(request)
     )
     can_edit = allowed(WORKERS, request.user) and deal.is_open
     forms: dict[str, Form] = {}

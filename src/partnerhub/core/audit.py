@@ -222,7 +222,9 @@ def _sane_request_id(raw: str | None) -> str | None:
     return value if _SANE_REQUEST_ID.fullmatch(value) else None
 
 
-def _client_ip(request: HttpRequest) -> str | None:
+def client_ip(request: HttpRequest) -> str | None:
+    """The client's address as the server sees it (``REMOTE_ADDR``: behind a proxy, set it from
+    the proxy's header there), or None when it is missing or not an IP address."""
     raw = request.META.get("REMOTE_ADDR") or ""
     try:
         return str(ipaddress.ip_address(raw))
@@ -238,7 +240,7 @@ class AuditContextMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id = _sane_request_id(request.headers.get(REQUEST_ID_HEADER)) or str(uuid.uuid4())
-        context = _Context(request_id=request_id, ip=_client_ip(request), request=request)
+        context = _Context(request_id=request_id, ip=client_ip(request), request=request)
         token = _CONTEXT.set(context)
         try:
             response = self.get_response(request)

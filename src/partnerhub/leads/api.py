@@ -32,6 +32,7 @@ from rest_framework.views import APIView
 
 from partnerhub.accounts.principal import organisation_of
 from partnerhub.core.access import ByMethod, partner, vendor
+from partnerhub.core.audit import client_ip
 from partnerhub.core.errors import ValidationFailed
 from partnerhub.core.idempotency import idempotent
 from partnerhub.leads import selectors, services
@@ -50,10 +51,6 @@ from partnerhub.partners.models import Organisation, Program, ProgramKind
 LEAD_WRITERS = vendor("program_manager", "administrator")
 DEAL_READERS = partner()
 DEAL_WRITERS = partner("owner", "manager")
-
-
-def _ip(request: Request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def _partner_program(request: Request, organisation: Organisation) -> Program | None:
@@ -299,7 +296,7 @@ def _deal_response(deal: Deal, request: Request, *, code: int = status.HTTP_200_
     """A deal with the client's contacts: every such answer writes a reveal (channel "api")."""
     deal = selectors.deal_get_for_partner(organisation=deal.organisation, pk=deal.pk)
     client = services.deal_contacts_reveal(
-        deal=deal, by=request.user, channel=RevealChannel.API, ip=_ip(request)
+        deal=deal, by=request.user, channel=RevealChannel.API, ip=client_ip(request)
     )
     return _deal_body(deal, client, code=code)
 
@@ -383,7 +380,7 @@ class MarketplaceLeadTakeApi(APIView):
             lead=lead,
             organisation=organisation,
             by=request.user,
-            ip=_ip(request),
+            ip=client_ip(request),
             reveal_channel=RevealChannel.API,
         )
         deal = selectors.deal_get_for_partner(organisation=organisation, pk=deal.pk)

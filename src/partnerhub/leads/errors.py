@@ -41,3 +41,10 @@ class DealClosed(Conflict):
     """The deal is won or lost: it no longer changes."""
 
     code = "deal_closed"
+
+
+class TooManyLeadRequests(ApplicationError):
+    """The site form's address sent as many leads this hour as the setting allows."""
+
+    code = "too_many_requests"
+    http_status = 429

@@ -3,15 +3,16 @@ leads.md: "Leads come from the vendor's site form").
 
 ``/leads/request/`` (name ``lead_request``, public): company, region, size, need, description,
 contact person, phone, email and the personal-data consent. The lead is created through
-``services.lead_create(source="site", source_ip=...)``, so the phone is normalised and every bad
-field is named by the same rules as the API and the import. Spam defences:
+``services.site_lead_submit`` (``lead_create`` with source "site", the address and the moment of
+consent), so the phone is normalised and every bad field is named by the same rules as the API
+and the import. Spam defences:
 
 - a honeypot field hidden by CSS: a filled one is treated as a bot, which is shown the same
-  thank-you page while nothing is stored;
+  thank-you page while nothing is stored (checked first, so bots do not use up an address's
+  allowance);
 - at most ``settings.LEAD_FORM_PER_IP_PER_HOUR`` leads per IP address per hour, counted from the
-  stored leads (source "site", ``source_ip``, the last hour); past it, a 429 page. The count is
-  read before the write, so two requests racing at the very limit may both pass: it is a brake
-  on spam, not an account balance, and a lock per IP is not worth it.
+  stored leads, exactly even under parallel posts (the service serialises one address's
+  requests); past it, a 429 page.
 
 Which marketplace: ``?program=<code>`` (an active leads program whose form is on), else the
 first such program; with none, the page says the form does not take requests (404).
@@ -19,7 +20,6 @@ first such program; with none, the page says the form does not take requests (40
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django import forms
@@ -32,11 +32,12 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 import partnerhub.leads.services as services
 from partnerhub.core.access import PUBLIC, access
-from partnerhub.core.clock import now as clock_now
+from partnerhub.core.audit import client_ip
 from partnerhub.core.errors import ApplicationError
 from partnerhub.core.forms import add_service_errors
 from partnerhub.leads import selectors as lead_selectors
-from partnerhub.leads.models import CompanySize, Lead, LeadSource, Need
+from partnerhub.leads.errors import TooManyLeadRequests
+from partnerhub.leads.models import CompanySize, Need
 from partnerhub.partners.models import Program, ProgramKind
 
 #: The honeypot's name: one a form-filling bot is eager to fill.
@@ -126,20 +127,6 @@ def site_form_program(code: str = "") -> Program | None:
     return programs.order_by("pk").first()
 
 
-def rate_limited(*, ip: str | None, now: dt.datetime | None = None) -> bool:
-    """True when ``ip`` has sent as many site leads in the last hour as the setting allows."""
-    if not ip:
-        return False
-    since = (now or clock_now()) - dt.timedelta(hours=1)
-    sent = Lead.objects.filter(source=LeadSource.SITE, source_ip=ip, created_at__gte=since).count()
-    return sent >= settings.LEAD_FORM_PER_IP_PER_HOUR
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """The sender's address as the server sees it (the audit log's rule: ``REMOTE_ADDR``)."""
-    return request.META.get("REMOTE_ADDR") or None
-
-
 @access(PUBLIC)
 @require_http_methods(["GET", "POST"])
 def lead_request(request: HttpRequest) -> HttpResponse:
@@ -152,22 +139,17 @@ def lead_request(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if request.POST.get(HONEYPOT, "").strip():
             return redirect("lead_request_done")  # a bot: it sees success, nothing is stored
-        ip = client_ip(request)
-        if rate_limited(ip=ip):
-            return render(
-                request,
-                "leads/request_limited.html",
-                {"per_hour": settings.LEAD_FORM_PER_IP_PER_HOUR},
-                status=TOO_MANY_REQUESTS,
-            )
         if form.is_valid():
             try:
-                services.lead_create(
-                    program=program,
-                    source=LeadSource.SITE,
-                    source_ip=ip,
-                    consent_at=clock_now(),
-                    **form.lead_fields(),
+                services.site_lead_submit(
+                    program=program, ip=client_ip(request), fields=form.lead_fields()
+                )
+            except TooManyLeadRequests:
+                return render(
+                    request,
+                    "leads/request_limited.html",
+                    {"per_hour": settings.LEAD_FORM_PER_IP_PER_HOUR},
+                    status=TOO_MANY_REQUESTS,
                 )
             except ApplicationError as error:
                 add_service_errors(form, error)

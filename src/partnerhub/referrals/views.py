@@ -21,6 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from partnerhub.core.access import PUBLIC, access
+from partnerhub.core.audit import client_ip
 from partnerhub.core.clock import now
 from partnerhub.referrals.selectors import links as selectors
 from partnerhub.referrals.services import links as services
@@ -60,7 +61,7 @@ def referral_redirect(request: HttpRequest, code: str) -> HttpResponse:
         return response
     services.referral_click_record(
         partner=partner,
-        ip=request.META.get("REMOTE_ADDR", ""),
+        ip=client_ip(request) or "",
         referer=request.headers.get("Referer", ""),
         user_agent=request.headers.get("User-Agent", ""),
         at=moment,

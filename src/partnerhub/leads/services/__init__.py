@@ -28,7 +28,12 @@ from partnerhub.leads.services.deals import (
     lead_take,
 )
 from partnerhub.leads.services.imports import ImportRefused, ImportReport, leads_import
-from partnerhub.leads.services.leads import lead_create, lead_withdraw, leads_expire
+from partnerhub.leads.services.leads import (
+    lead_create,
+    lead_withdraw,
+    leads_expire,
+    site_lead_submit,
+)
 from partnerhub.leads.services.settings import lead_settings_update
 
 __all__ = [
@@ -53,4 +58,5 @@ __all__ = [
     "marketplace_digest_set",
     "marketplace_page_review",
     "marketplace_page_submit",
+    "site_lead_submit",
 ]

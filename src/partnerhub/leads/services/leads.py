@@ -17,9 +17,10 @@ import datetime as dt
 import ipaddress
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -29,10 +30,11 @@ from partnerhub.core.clock import now as clock_now
 from partnerhub.core.errors import Conflict, ValidationFailed
 from partnerhub.core.transitions import transition
 from partnerhub.leads import rules, selectors
+from partnerhub.leads.errors import TooManyLeadRequests
 from partnerhub.leads.models import CompanySize, Lead, LeadSource, LeadState, Need, Region
 from partnerhub.partners.models import Program, ProgramKind
 
-__all__ = ["lead_create", "lead_withdraw", "leads_expire"]
+__all__ = ["lead_create", "lead_withdraw", "leads_expire", "site_lead_submit"]
 
 #: Field lengths of ``Lead`` (checked before the database would).
 _MAX = {"company_name": 300, "contact_name": 200, "external_id": 100, "description": 5000}
@@ -215,3 +217,44 @@ def leads_expire(*, now: dt.datetime | None = None) -> int:
                 continue
             moved += 1
     return moved
+
+
+#: The class of PostgreSQL advisory locks that serialise the site form's requests of one address.
+SITE_FORM_LOCK_CLASS = 0x4C46  # "LF"
+
+
+def site_lead_submit(
+    *, program: Program, ip: str | None, fields: dict[str, Any], now: dt.datetime | None = None
+) -> Lead:
+    """A client's request from the vendor's site form: a lead of source "site" with the moment
+    of the client's personal-data consent and its address.
+
+    At most ``settings.LEAD_FORM_PER_IP_PER_HOUR`` leads an address an hour, exactly, even when
+    a bot posts in parallel: the count and the insert run in one transaction serialised per
+    address (an advisory lock on PostgreSQL; SQLite runs one writer at a time). Past the limit,
+    ``TooManyLeadRequests``; bad fields, ``ValidationFailed`` as ``lead_create`` names them.
+    """
+    moment = now or clock_now()
+    with transaction.atomic():
+        if ip:
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+                        [SITE_FORM_LOCK_CLASS, ip],
+                    )
+            sent = Lead.objects.filter(
+                source=LeadSource.SITE, source_ip=ip, created_at__gte=moment - dt.timedelta(hours=1)
+            ).count()
+            if sent >= settings.LEAD_FORM_PER_IP_PER_HOUR:
+                raise TooManyLeadRequests(
+                    _("Слишком много заявок с вашего адреса. Попробуйте через час.")
+                )
+        return lead_create(
+            program=program,
+            source=LeadSource.SITE,
+            source_ip=ip,
+            consent_at=moment,
+            now=moment,
+            **fields,
+        )
