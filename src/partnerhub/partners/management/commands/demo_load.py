@@ -372,13 +372,21 @@ class Command(BaseCommand):
                 by=owner,
             )
             services.counterparty_document_review(document=document, accept=True, by=manager)
-        contract = contract_services.contract_start(organisation=alfa, program=program, by=owner)
+        self._sign_contract_by_edo(alfa, program, owner=owner, manager=manager)
+
+    def _sign_contract_by_edo(
+        self, organisation: Organisation, program: Program, *, owner: User, manager: User
+    ) -> None:
+        """The partner's owner sends the application by EDO (Diadoc); the manager signs it."""
+        contract = contract_services.contract_start(
+            organisation=organisation, program=program, by=owner
+        )
         contract = contract_services.contract_prepare(
             contract=contract,
             application_channel="edo",
             closing_channel="edo",
             edo_operator="diadoc",
-            edo_participant_id=f"2BM-{alfa.inn}-{alfa.kpp}",
+            edo_participant_id=f"2BM-{organisation.inn}-{organisation.kpp}",
             by=owner,
         )
         contract = contract_services.contract_send(contract=contract, by=owner)
@@ -394,18 +402,7 @@ class Command(BaseCommand):
         owner = User.objects.get(email="owner@alfa.demo")
         enrolment = Enrolment.objects.get(organisation=alfa, program=program)
         services.enrolment_transition(enrolment=enrolment, to=EnrolmentState.ACTIVE, reason="")
-        contract = contract_services.contract_start(organisation=alfa, program=program, by=owner)
-        contract = contract_services.contract_prepare(
-            contract=contract,
-            application_channel="edo",
-            closing_channel="edo",
-            edo_operator="diadoc",
-            edo_participant_id=f"2BM-{alfa.inn}-{alfa.kpp}",
-            by=owner,
-        )
-        contract = contract_services.contract_send(contract=contract, by=owner)
-        contract = contract_services.contract_review_start(contract=contract, by=manager)
-        contract_services.contract_sign(contract=contract, signed_on=now().date(), by=manager)
+        self._sign_contract_by_edo(alfa, program, owner=owner, manager=manager)
         settings = lead_selectors.lead_settings_for(program)
         access = lead_services.marketplace_page_submit(
             organisation=alfa,
