@@ -168,6 +168,36 @@ def test_lead_detail_shows_whom_the_contacts_were_shown(
     assert "Взятие заявки" in reveals and "Страница сделки" in reveals
 
 
+def test_staff_read_a_partners_deal_with_its_events_and_reveals(
+    world, program, login_as, django_assert_max_num_queries
+):
+    lead = make_lead(program)
+    make_eligible(world.partner_a, program)
+    deal = services.lead_take(lead=lead, organisation=world.partner_a, by=world.user("a:owner"))
+    services.deal_event_add(
+        deal=deal, kind="call", happened_at=deal.taken_at, text="Обсудили пилот", by=None
+    )
+    services.deal_close_lost(deal=deal, reason="price", by=world.user("a:owner"))
+    client = login_as("vendor:support")
+
+    with django_assert_max_num_queries(10):
+        page = client.get(f"{LEADS}deals/{deal.pk}/").content.decode()
+
+    assert "ООО «Альфа»" in page
+    assert "Сделка проиграна</span>: Не устроила цена" in page
+    assert "Обсудили пилот" in page.split('id="events"')[1]
+    assert "Взятие заявки" in page.split('id="reveals"')[1]
+    assert f'href="{LEADS}deals/{deal.pk}/"' in client.get(f"{LEADS}{lead.pk}/").content.decode()
+
+
+def test_another_vendors_staff_do_not_find_the_deal(world, program, login_as):
+    other_program = lead_program()  # a program of another vendor
+    make_eligible(world.partner_a, other_program)
+    deal = services.lead_take(lead=make_lead(other_program), organisation=world.partner_a)
+
+    assert login_as("vendor:support").get(f"{LEADS}deals/{deal.pk}/").status_code == 404
+
+
 def test_withdrawal_needs_a_reason(world, program, login_as):
     lead = make_lead(program)
 

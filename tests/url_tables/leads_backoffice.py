@@ -41,6 +41,9 @@ TABLE: dict[str, Entry] = {
         expect={"POST": vendor_only(WRITERS, BAD_REQUEST)},
         kwargs=lambda o: {"pk": o.lead.pk},
     ),
+    "backoffice:lead_deal": Entry(
+        expect={"GET": vendor_only()}, kwargs=lambda o: {"pk": o.lead_deal.pk}
+    ),
     "backoffice:lead_accesses": Entry(expect={"GET": vendor_only()}, kwargs=_marketplace),
     "backoffice:lead_access_review": Entry(
         # No decision: refused with a message and a redirect to the list.

@@ -14,4 +14,5 @@ urlpatterns: list[URLPattern] = [
     path("leads/settings/", v.lead_settings, name="lead_settings"),
     path("leads/<int:pk>/", v.lead_detail, name="lead"),
     path("leads/<int:pk>/withdraw/", v.lead_withdraw, name="lead_withdraw"),
+    path("leads/deals/<int:pk>/", v.lead_deal, name="lead_deal"),
 ]

@@ -234,6 +234,23 @@ def lead_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     return _detail(request, lead, form, status=400)
 
 
+@require_GET
+@access(READERS)
+def lead_deal(request: HttpRequest, pk: int) -> HttpResponse:
+    """A partner's deal as staff read it: stage, the partner's data, events, closing, and whom
+    the contacts were shown (read-only: the deal is the partner's to work)."""
+    deal = selectors.deal_get_for_staff(vendor=organisation_of(request.user), pk=pk)
+    return render(
+        request,
+        "backoffice/leads/deal.html",
+        {
+            "deal": deal,
+            "events": deal.events.select_related("author"),
+            "reveals": selectors.reveals_of_deal(deal=deal)[:REVEALS_SHOWN],
+        },
+    )
+
+
 # --- partners' accesses -----------------------------------------------------------------------
 
 

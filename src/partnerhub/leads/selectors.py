@@ -383,6 +383,23 @@ def deal_get_for_partner(*, organisation: Organisation, pk: Any) -> Deal:
     return deal
 
 
+def deal_get_for_staff(*, vendor: Organisation, pk: Any) -> Deal:
+    """A deal of one of ``vendor``'s marketplaces for its staff (404 otherwise), with its lead,
+    partner and program."""
+    try:
+        key = int(pk)
+    except (TypeError, ValueError):
+        raise Http404 from None
+    deal = (
+        Deal.objects.select_related("lead", "lead__region", "organisation", "program", "taken_by")
+        .filter(pk=key, program__vendor=vendor)
+        .first()
+    )
+    if deal is None:
+        raise Http404
+    return deal
+
+
 def reveals_of_lead(*, lead: Lead) -> QuerySet[ContactReveal]:
     """The audit of the lead's contacts shown to partners (who, which fields, when, through
     what), newest first: the staff's view of where the client's personal data went."""
