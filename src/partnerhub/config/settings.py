@@ -322,9 +322,19 @@ CRM_TIMEOUT_SECONDS = float(ENV.get("CRM_TIMEOUT_SECONDS") or 10.0)
 CRM_REQUESTS_PER_SECOND = float(ENV.get("CRM_REQUESTS_PER_SECOND") or 2.0)
 CRM_POLL_MINUTES = int(ENV.get("CRM_POLL_MINUTES") or 15)
 #: Let CRM webhook URLs use plain http and local addresses (development, tests), like webhooks.
-CRM_ALLOW_LOCAL = env_bool("CRM_ALLOW_LOCAL", str(WEBHOOK_ALLOW_LOCAL))
+CRM_ALLOW_LOCAL = env_bool("CRM_ALLOW_LOCAL", WEBHOOK_ALLOW_LOCAL)
 #: The public lead form of the vendor's site: requests per IP address per hour.
 LEAD_FORM_PER_IP_PER_HOUR = int(ENV.get("LEAD_FORM_PER_IP_PER_HOUR") or 5)
 #: Lead import files (CSV or XLSX) in the back office.
 LEAD_IMPORT_MAX_BYTES = int(ENV.get("LEAD_IMPORT_MAX_BYTES") or 5 * 1024 * 1024)
 LEAD_IMPORT_MAX_ROWS = int(ENV.get("LEAD_IMPORT_MAX_ROWS") or 5_000)
+
+# Issue 14: hardening. Each block below belongs to one part of the issue.
+
+# -- outgoing requests to addresses partners give (core.netguard) --
+
+# -- input limits (no server error from any input) --
+
+# -- idempotency leases and connection loss --
+
+# -- abuse limits (login throttling, free-form event data) and exports --
