@@ -337,4 +337,11 @@ LEAD_IMPORT_MAX_ROWS = int(ENV.get("LEAD_IMPORT_MAX_ROWS") or 5_000)
 
 # -- idempotency leases and connection loss --
 
+#: Dates and times taken from the API, forms and referral events lie in these years (core.input).
+INPUT_YEAR_MIN = int(ENV.get("INPUT_YEAR_MIN") or 2000)
+INPUT_YEAR_MAX = int(ENV.get("INPUT_YEAR_MAX") or 2100)
+#: A referral event's unknown extra fields: at most this many bytes of canonical JSON...
+REFERRAL_EVENT_EXTRA_MAX_BYTES = int(ENV.get("REFERRAL_EVENT_EXTRA_MAX_BYTES") or 4 * 1024)
+#: ...nested at most this deep (a scalar field is 0, an object or list of scalars 1).
+REFERRAL_EVENT_EXTRA_MAX_DEPTH = int(ENV.get("REFERRAL_EVENT_EXTRA_MAX_DEPTH") or 4)
 # -- abuse limits (login throttling, free-form event data) and exports --
