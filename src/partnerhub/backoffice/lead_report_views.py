@@ -12,9 +12,7 @@ the programs' "stale after N days"). A period is at most ``MAX_PERIOD_DAYS`` lon
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
@@ -27,7 +25,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from partnerhub.accounts.principal import organisation_of
-from partnerhub.core import clock
+from partnerhub.core import clock, exports
 from partnerhub.core.access import access, vendor
 from partnerhub.leads import report_selectors
 from partnerhub.leads.models import RevealChannel
@@ -39,7 +37,6 @@ MAX_PERIOD_DAYS = 366 * 3
 #: The bar charts show this many partners with the most deals taken (the table shows all).
 CHART_PARTNERS = 25
 DATE_FORMATS = ["%d.%m.%Y", "%Y-%m-%d"]
-CRLF = "\r\n"
 
 
 class ReportFilterForm(forms.Form):
@@ -106,17 +103,11 @@ def duration_text(value: dt.timedelta | None) -> str:
     return _("%(m)d мин") % {"m": mins}
 
 
-def hours_text(value: dt.timedelta | None) -> str:
-    """A duration in hours with one decimal and a decimal comma (for the CSV); "" for none."""
+def hours_value(value: dt.timedelta | None) -> Decimal | None:
+    """A duration in hours with one decimal (the CSV writes it as a number); None for none."""
     if value is None:
-        return ""
-    hours = (Decimal(int(value.total_seconds())) / 3600).quantize(Decimal("0.1"))
-    return f"{hours}".replace(".", ",")
-
-
-def percent_text(value: Decimal | None) -> str:
-    """A rate in percent with a decimal comma; "" for none."""
-    return "" if value is None else f"{value}".replace(".", ",")
+        return None
+    return (Decimal(int(value.total_seconds())) / 3600).quantize(Decimal("0.1"))
 
 
 def channel_labels() -> list[tuple[str, str]]:
@@ -251,28 +242,26 @@ CSV_HEADER = (
 
 def report_csv_bytes(report: Report, inns: dict[int, str]) -> bytes:
     """The report per partner and the total line as CSV for Excel: UTF-8 with a BOM,
-    semicolons, decimal commas, CRLF."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator=CRLF)
+    semicolons, decimal commas, CRLF; names made safe for spreadsheets (``core.exports``)."""
     channels = channel_labels()
-    writer.writerow(
+    rows: list[list[Any]] = [
         [str(h) for h in CSV_HEADER]
         + [_("Раскрытий: %(channel)s") % {"channel": label} for _code, label in channels]
-    )
+    ]
 
     def line(name: str, inn: str, f: Figures) -> list[Any]:
         return [
             name,
             inn,
             f.taken,
-            hours_text(f.to_take.median),
-            hours_text(f.to_take.average),
-            hours_text(f.to_first_event.median),
-            hours_text(f.to_first_event.average),
+            hours_value(f.to_take.median),
+            hours_value(f.to_take.average),
+            hours_value(f.to_first_event.median),
+            hours_value(f.to_first_event.average),
             f.without_event,
             f.won,
             f.lost,
-            percent_text(f.win_rate),
+            f.win_rate,
             f.open_now,
             f.stale_now,
             f.reveals,
@@ -281,9 +270,9 @@ def report_csv_bytes(report: Report, inns: dict[int, str]) -> bytes:
         ]
 
     for row in report.rows:
-        writer.writerow(line(row.name, inns.get(row.organisation_id, ""), row.figures))
-    writer.writerow(line(_("Итого"), "", report.overall))
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+        rows.append(line(row.name, inns.get(row.organisation_id, ""), row.figures))
+    rows.append(line(_("Итого"), "", report.overall))
+    return exports.csv_bytes(rows, delimiter=";", decimal_comma=True)
 
 
 @require_GET

@@ -3,18 +3,20 @@
 Pure functions of plain data (no ORM): ``client_bank_exchange`` writes the text exchange format
 of 1C:Enterprise with client-bank systems, version 1.03 (windows-1251, CRLF line ends, one
 ``СекцияДокумент=Платежное поручение`` per payment), and ``register_csv`` the same payments as a
-semicolon-separated UTF-8 table with a BOM (how spreadsheet programs in Russian locales open CSV).
+semicolon-separated UTF-8 table with a BOM (how spreadsheet programs in Russian locales open CSV),
+written by the shared ``core.exports`` writer (text cells that a spreadsheet would read as a
+formula are neutralised; the 1C exchange file is not a spreadsheet and keeps its exact text).
 Written here: the formats are a few dozen lines and no maintained Python library writes them.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+
+from partnerhub.core import exports
 
 ENCODING = "cp1251"
 CRLF = "\r\n"
@@ -147,17 +149,16 @@ CSV_HEADER = (
 
 
 def register_csv(register: Register) -> bytes:
-    """The register as CSV: UTF-8 with a BOM, semicolons, a decimal comma, CRLF."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator=CRLF)
-    writer.writerow(CSV_HEADER)
+    """The register as CSV: UTF-8 with a BOM, semicolons, a decimal comma, CRLF; the amount a
+    number, every text cell safe for spreadsheets (``core.exports``)."""
+    rows: list[Sequence[object]] = [CSV_HEADER]
     for order in register.orders:
         r = order.recipient
-        writer.writerow(
+        rows.append(
             (
                 order.number,
-                f"{order.date:%d.%m.%Y}",
-                amount_text(order.amount).replace(".", ","),
+                order.date,
+                order.amount.quantize(Decimal("0.01")),
                 r.name,
                 r.inn,
                 r.kpp,
@@ -168,4 +169,4 @@ def register_csv(register: Register) -> bytes:
                 order.purpose,
             )
         )
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    return exports.csv_bytes(rows, delimiter=";", decimal_comma=True, date_format="%d.%m.%Y")
