@@ -1,5 +1,6 @@
 """Shared fixtures: two partner organisations with every role, the vendor with every staff
-role, and helpers to log in as any of them."""
+role, a second vendor with its staff and its own partner C, and helpers to log in as any of
+them."""
 
 from __future__ import annotations
 
@@ -8,14 +9,21 @@ from dataclasses import dataclass
 import pytest
 from django.db import connection, transaction
 from django.test import Client
-from django.utils import translation
+from django.utils import timezone, translation
 from huey.contrib.djhuey import HUEY
 
 from partnerhub.accounts.roles import PARTNER_ROLES, VENDOR_ROLES
 from partnerhub.core.ledger import install_immutability_triggers, uninstall_immutability_triggers
 from partnerhub.core.models.ledger import LedgerAccount, LedgerEntry, LedgerTransaction
-from partnerhub.partners.models import Organisation
-from tests.factories import OrganisationFactory, UserFactory, VendorFactory
+from partnerhub.partners.models import (
+    Enrolment,
+    EnrolmentState,
+    Organisation,
+    Program,
+    ProgramKind,
+)
+from partnerhub.referrals.services.partners import referral_partner_register
+from tests.factories import OrganisationFactory, ProgramFactory, UserFactory, VendorFactory
 
 pytest_plugins = ["tests.smtp"]  # the `smtp` fixture: a real SMTP server
 
@@ -51,15 +59,66 @@ def _events_applied_in_request(settings):
 
 @dataclass
 class World:
-    """Partner A, partner B and the vendor, each with a user per role."""
+    """Partner A, partner B and the vendor, each with a user per role; and a second vendor
+    ("vendor 2") with its own staff and its own partner C (enrolled only with vendor 2), for the
+    tests that vendors never see each other's data. ``users`` keeps the first vendor's world
+    ("a:owner", "b:manager", "vendor:support" ...); ``user()`` also finds "vendor2:<role>" and
+    "c:<role>"."""
 
     vendor: Organisation
     partner_a: Organisation
     partner_b: Organisation
     users: dict[str, object]  # "a:owner", "b:manager", "vendor:support" ...
+    vendor2: Organisation
+    partner_c: Organisation
+    vendor2_users: dict[str, object]  # "vendor2:support", "c:owner" ...
 
     def user(self, key: str):
-        return self.users[key]
+        if key in self.users:
+            return self.users[key]
+        return self.vendor2_users[key]
+
+    def vendor2_programs(self) -> Vendor2Programs:
+        """Vendor 2's referral and marketplace programs with partner C enrolled (active) in
+        both and registered in the referral one; made on first use (most tests need none)."""
+        made = self.__dict__.get("_vendor2_programs")
+        if made is None:
+            made = _vendor2_programs_make(self)
+            self.__dict__["_vendor2_programs"] = made
+        return made
+
+
+@dataclass(frozen=True)
+class Vendor2Programs:
+    referral_program: Program
+    lead_program: Program
+    referral_code: str  # partner C's code in vendor 2's referral program
+
+
+#: Names seeded so that a leak shows in a page's body.
+VENDOR2_NAME = "ООО «Второй вендор»"
+PARTNER_C_NAME = "ООО «Цезарь-Партнёр»"
+#: A valid INN of a series no other test uses ("95...").
+PARTNER_C_INN = "9500000012"
+
+
+def _vendor2_programs_make(world: World) -> Vendor2Programs:
+    referral_program = ProgramFactory(
+        vendor=world.vendor2, name="Реферальная программа вендора 2", kind=ProgramKind.REFERRALS
+    )
+    lead_program = ProgramFactory(
+        vendor=world.vendor2, name="Биржа лидов вендора 2", kind=ProgramKind.LEADS
+    )
+    for program in (referral_program, lead_program):
+        Enrolment.objects.create(
+            organisation=world.partner_c, program=program, state=EnrolmentState.ACTIVE
+        )
+    registered = referral_partner_register(
+        program=referral_program, organisation=world.partner_c, at=timezone.now()
+    )
+    return Vendor2Programs(
+        referral_program=referral_program, lead_program=lead_program, referral_code=registered.code
+    )
 
 
 @pytest.fixture
@@ -81,7 +140,31 @@ def world(db) -> World:
             is_staff=role == "administrator",
             is_superuser=role == "administrator",
         )
-    return World(vendor=vendor, partner_a=partner_a, partner_b=partner_b, users=users)
+    vendor2 = VendorFactory(short_name=VENDOR2_NAME)
+    partner_c = OrganisationFactory(short_name=PARTNER_C_NAME, inn=PARTNER_C_INN)
+    vendor2_users: dict[str, object] = {}
+    for role in PARTNER_ROLES:
+        vendor2_users[f"c:{role}"] = UserFactory(
+            organisation=partner_c, role=role, email=f"{role}@c.example"
+        )
+    for role in VENDOR_ROLES:
+        # no superuser here: Django's admin is not scoped by vendor, and vendor 2's
+        # administrator must not pass through it to vendor 1's data
+        vendor2_users[f"vendor2:{role}"] = UserFactory(
+            organisation=vendor2,
+            role=role,
+            email=f"{role}@vendor2.example",
+            is_staff=role == "administrator",
+        )
+    return World(
+        vendor=vendor,
+        partner_a=partner_a,
+        partner_b=partner_b,
+        users=users,
+        vendor2=vendor2,
+        partner_c=partner_c,
+        vendor2_users=vendor2_users,
+    )
 
 
 @pytest.fixture

@@ -447,7 +447,7 @@ def first_config_version(objects: SimpleNamespace) -> dict[str, Any]:
 def referral_code_in_vendor_program(objects: SimpleNamespace) -> dict[str, Any]:
     """Partner A's code in the program the back office's referral pages show (the vendor's
     first referral program), registering A there."""
-    program = program_for_vendor()
+    program = program_for_vendor(vendor=objects.program.vendor)
     assert program is not None
     registered = referral_partner_register(
         program=program, organisation=objects.referral_partner.organisation, at=timezone.now()

@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from partnerhub.accounts.principal import organisation_of
 from partnerhub.cabinet.referral_views import BONUS_KINDS, GRANT_CAUSES
 from partnerhub.core import clock, exports
 from partnerhub.core.access import access, allowed, vendor
@@ -147,8 +148,15 @@ class ImportForm(forms.Form):
 # --- helpers --------------------------------------------------------------------------------
 
 
-def _program_or_404() -> Program:
-    program = st.program_for_vendor()
+def _program(request: HttpRequest) -> Program | None:
+    """The asking staff's vendor's referral program (``?program=<code>`` picks one of several);
+    never another vendor's."""
+    code = request.GET.get("program", "").strip()[:SEARCH_MAX]
+    return st.program_for_vendor(vendor=organisation_of(request.user), code=code or None)
+
+
+def _program_or_404(request: HttpRequest) -> Program:
+    program = _program(request)
     if program is None:
         raise Http404(_("У вендора нет реферальной программы."))
     return program
@@ -183,7 +191,7 @@ def _int_or_none(value: str | None) -> int | None:
 @require_GET
 def referrals(request: HttpRequest) -> HttpResponse:
     """Counts of partners per level and the table of partners, filtered by level."""
-    program = st.program_for_vendor()
+    program = _program(request)
     if program is None:
         return _no_program(request, "backoffice/referrals/partners.html")
     level = _int_or_none(request.GET.get("level"))
@@ -266,7 +274,7 @@ def _export_chunk(writer: exports.CsvWriter, program: Program, states: list[Part
 @require_GET
 def export_csv(request: HttpRequest) -> StreamingHttpResponse:
     """Every partner's standing as CSV (UTF-8 with BOM, comma separated)."""
-    program = _program_or_404()
+    program = _program_or_404(request)
     level = _int_or_none(request.GET.get("level"))
     stamp = clock.local_date(clock.now()).isoformat()
     response = StreamingHttpResponse(
@@ -325,14 +333,14 @@ def _partner_page(
 @require_GET
 def partner_detail(request: HttpRequest, code: str) -> HttpResponse:
     """A partner's standing and history (grants, bonuses, level changes, reviews)."""
-    return _partner_page(request, _program_or_404(), code, AdjustmentForm())
+    return _partner_page(request, _program_or_404(request), code, AdjustmentForm())
 
 
 @access(WRITERS)
 @require_POST
 def partner_adjust(request: HttpRequest, code: str) -> HttpResponse:
     """Add or take away points or bonuses by hand, with a reason (audited, a ledger entry)."""
-    program = _program_or_404()
+    program = _program_or_404(request)
     form = AdjustmentForm(request.POST)
     if form.is_valid():
         try:
@@ -361,7 +369,7 @@ def partner_adjust(request: HttpRequest, code: str) -> HttpResponse:
 @require_GET
 def unattributed(request: HttpRequest) -> HttpResponse:
     """Clients attached to no partner, with the reason; filter by reason."""
-    program = st.program_for_vendor()
+    program = _program(request)
     if program is None:
         return _no_program(request, "backoffice/referrals/unattributed.html")
     reason = request.GET.get("reason", "").strip()[:SEARCH_MAX]
@@ -423,7 +431,7 @@ def _events_page(
 @require_GET
 def events(request: HttpRequest) -> HttpResponse:
     """Stored events (filter by type, search by id or client) and rejected events."""
-    program = st.program_for_vendor()
+    program = _program(request)
     if program is None:
         return _no_program(request, "backoffice/referrals/events.html")
     return _events_page(request, program, ImportForm())
@@ -480,7 +488,7 @@ def import_jsonl(*, program: Program, data: bytes) -> dict[str, Any]:
 @require_POST
 def events_import(request: HttpRequest) -> HttpResponse:
     """Import a JSONL file of events through the intake (the same path as the API)."""
-    program = _program_or_404()
+    program = _program_or_404(request)
     form = ImportForm(request.POST, request.FILES)
     if not form.is_valid():
         return _events_page(request, program, form, status=400)
@@ -500,7 +508,7 @@ def events_import(request: HttpRequest) -> HttpResponse:
 @require_POST
 def verify(request: HttpRequest) -> HttpResponse:
     """Replay the stored events and compare with the live state of every partner."""
-    program = _program_or_404()
+    program = _program_or_404(request)
     mismatches = live.verify(program=program)
     if not mismatches:
         messages.success(request, _("Проверка пройдена: живое состояние совпадает с пересчётом."))
@@ -518,7 +526,7 @@ def verify(request: HttpRequest) -> HttpResponse:
 @require_POST
 def recompute(request: HttpRequest) -> HttpResponse:
     """Recompute every partner's live state from the stored events."""
-    program = _program_or_404()
+    program = _program_or_404(request)
     count = live.recompute(program=program)
     messages.success(request, _("Пересчитано партнёров: %(n)d.") % {"n": count})
     return redirect("backoffice:referrals")

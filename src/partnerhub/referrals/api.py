@@ -6,8 +6,9 @@ Issue "Referral program" parts 3 and 4.
   (``Content-Type: application/x-ndjson``). 200 ``{"accepted", "duplicates", "rejected"}``;
   413 for a body over the limits; 400 for malformed JSON, naming the line (JSON Lines) or the
   position (array).
-- ``GET /api/v1/referrals/partners/{code}/standing?as_of=`` and ``.../history``: any vendor
-  staff for any partner; a partner for its own code only (another code is 404).
+- ``GET /api/v1/referrals/partners/{code}/standing?as_of=`` and ``.../history``: vendor staff
+  for the partners of their own vendor's programs; a partner for its own code only (any other
+  code, another vendor's partner included, is 404).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from partnerhub.accounts.principal import organisation_of
-from partnerhub.core.access import AUTHENTICATED, PARTNER, vendor
+from partnerhub.core.access import AUTHENTICATED, vendor
 from partnerhub.core.idempotency import idempotent
 from partnerhub.partners.models import Program
 from partnerhub.referrals.engine import EventRejected, PartnerResult, parse_timestamp
@@ -108,13 +109,24 @@ class EventsNdjsonParser(BaseParser):
 
 
 def _program(request: Request, code: str | None = None) -> Program:
-    """The program a request is about: the partner code's, else the vendor's referral program
-    (``?program=<program code>`` picks one when the vendor runs several)."""
-    program = selectors.program_of_code(code) if code is not None else None
-    if program is None and code is None:
-        program = selectors.program_for_vendor(
-            vendor=organisation_of(request.user), code=request.query_params.get("program")
+    """The program a request is about, always within the asker's reach: for a partner code,
+    the asking vendor's program holding that code (vendor staff) or the program where it is the
+    partner's own code (a partner); without a code, the vendor's referral program
+    (``?program=<program code>`` picks one when the vendor runs several). 404 otherwise, as if
+    the code or the program did not exist."""
+    organisation = organisation_of(request.user)
+    if code is None:
+        program = (
+            selectors.program_for_vendor(
+                vendor=organisation, code=request.query_params.get("program")
+            )
+            if organisation.is_vendor
+            else None
         )
+    elif organisation.is_vendor:
+        program = selectors.program_of_code(vendor=organisation, code=code)
+    else:
+        program = selectors.program_of_own_code(organisation=organisation, code=code)
     if program is None:
         raise Http404
     return program
@@ -128,14 +140,6 @@ def _as_of(request: Request) -> Any:
         return parse_timestamp(raw, "as_of")
     except EventRejected as exc:
         raise exceptions.ValidationError({"as_of": [exc.reason]}) from None
-
-
-def _visible_code(request: Request, program: Program, code: str) -> None:
-    """Partners see their own code only (404 for any other, as if it did not exist)."""
-    if getattr(request.user, "organisation_kind", None) == PARTNER:
-        own = selectors.partner_of(program=program, organisation=organisation_of(request.user))
-        if own is None or own.code != code:
-            raise Http404
 
 
 IngestSerializer = inline_serializer(
@@ -242,8 +246,8 @@ AS_OF = OpenApiParameter("as_of", str, description="ISO 8601 timestamp with offs
 
 
 class _PartnerReadApi(APIView):
-    """A partner's standing or history as of a time: staff see any partner, a partner its own
-    (another code answers 404, as if it did not exist)."""
+    """A partner's standing or history as of a time: staff see their vendor's partners, a partner
+    its own (another code answers 404, as if it did not exist)."""
 
     access_rule = AUTHENTICATED
     #: how the result is shown (each subclass names its document)
@@ -251,7 +255,6 @@ class _PartnerReadApi(APIView):
 
     def get(self, request: Request, code: str) -> Response:
         program = _program(request, code)
-        _visible_code(request, program, code)
         result = selectors.history_of(program=program, code=code, as_of=_as_of(request))
         if result is None:
             raise Http404

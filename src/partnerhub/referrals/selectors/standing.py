@@ -46,6 +46,8 @@ __all__ = [
     "points_series",
     "program_for_vendor",
     "program_of_code",
+    "program_of_own_code",
+    "program_sole",
     "progress",
     "rejections",
     "standing_of",
@@ -54,31 +56,50 @@ __all__ = [
 ]
 
 
-def program_for_vendor(
-    *, vendor: Organisation | None = None, code: str | None = None
-) -> Program | None:
-    """The vendor's referral program: the one with ``code``, else the first of kind
-    ``referrals`` (of ``vendor`` when given)."""
-    programs = Program.objects.filter(kind=ProgramKind.REFERRALS)
-    if vendor is not None:
-        programs = programs.filter(vendor=vendor)
+def program_for_vendor(*, vendor: Organisation, code: str | None = None) -> Program | None:
+    """The vendor's referral program: the one with ``code``, else its first of kind
+    ``referrals``. Always one vendor's: another vendor's program is never the answer."""
+    programs = Program.objects.filter(kind=ProgramKind.REFERRALS, vendor=vendor)
     if code:
         programs = programs.filter(code=code)
     return programs.order_by("pk").first()
 
 
-def program_of_code(code: str) -> Program | None:
-    """The program a partner code belongs to (portal partners, then partners from events)."""
-    partner = ReferralPartner.objects.filter(code=code).select_related("program").first()
+def program_sole() -> Program | None:
+    """For the command line, which acts for no one vendor: the one referral program in the
+    database; None when there is none or when several vendors' programs make it ambiguous."""
+    programs = list(Program.objects.filter(kind=ProgramKind.REFERRALS).order_by("pk")[:2])
+    return programs[0] if len(programs) == 1 else None
+
+
+def program_of_code(*, vendor: Organisation, code: str) -> Program | None:
+    """The program of ``vendor`` a partner code belongs to (portal partners, then partners
+    from events); None for a code of another vendor's program."""
+    partner = (
+        ReferralPartner.objects.filter(code=code, program__vendor=vendor)
+        .select_related("program")
+        .first()
+    )
     if partner is not None:
         return partner.program
     state = (
-        PartnerState.objects.filter(partner=code, registered=True)
+        PartnerState.objects.filter(partner=code, registered=True, program__vendor=vendor)
         .select_related("program")
         .order_by("pk")
         .first()
     )
     return state.program if state is not None else None
+
+
+def program_of_own_code(*, organisation: Organisation, code: str) -> Program | None:
+    """The program in which ``code`` is the partner code of ``organisation`` itself (a partner
+    asking about its own standing); None for anyone else's code."""
+    partner = (
+        ReferralPartner.objects.filter(code=code, organisation=organisation)
+        .select_related("program")
+        .first()
+    )
+    return partner.program if partner is not None else None
 
 
 def partner_of(*, program: Program, organisation: Organisation) -> ReferralPartner | None:

@@ -20,7 +20,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from partnerhub.core.audit import system_actor
 from partnerhub.referrals.engine.replay import main as replay_main
 from partnerhub.referrals.models.events import EventSource
-from partnerhub.referrals.selectors.standing import program_for_vendor
+from partnerhub.referrals.selectors.standing import program_sole
 from partnerhub.referrals.services import intake, live
 
 BATCH = 1_000
@@ -52,9 +52,9 @@ class Command(BaseCommand):
             if code:
                 raise CommandError("replay failed", returncode=code)
             return
-        program = program_for_vendor()
+        program = program_sole()
         if program is None:
-            raise CommandError("No referral program exists.")
+            raise CommandError("No referral program exists, or several do (one is needed).")
         with system_actor(f"referrals.{action}"):
             if action == "import":
                 self._import(program, options["file"])
