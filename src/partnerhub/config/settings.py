@@ -109,6 +109,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "partnerhub.core.locale.ChosenLanguageMiddleware",
+    "partnerhub.core.request_guard.RequestGuardMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -345,3 +346,10 @@ REFERRAL_EVENT_EXTRA_MAX_BYTES = int(ENV.get("REFERRAL_EVENT_EXTRA_MAX_BYTES") o
 #: ...nested at most this deep (a scalar field is 0, an object or list of scalars 1).
 REFERRAL_EVENT_EXTRA_MAX_DEPTH = int(ENV.get("REFERRAL_EVENT_EXTRA_MAX_DEPTH") or 4)
 # -- abuse limits (login throttling, free-form event data) and exports --
+
+# -- request guard: NUL and non-UTF-8 in URLs (400), oversized bodies (413) (core.request_guard) --
+#: Body limits of views that take more than DATA_UPLOAD_MAX_MEMORY_SIZE, by URL name (checked on
+#: Content-Length before the body is read).
+REQUEST_BODY_LIMITS: dict[str, int] = {"api:referral_events": REFERRAL_EVENTS_MAX_BYTES}
+#: The largest multipart body (file uploads: counterparty documents, lead and event imports).
+REQUEST_UPLOAD_MAX_BYTES = int(ENV.get("REQUEST_UPLOAD_MAX_BYTES") or 64 * 1024 * 1024)

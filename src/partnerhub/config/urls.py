@@ -12,6 +12,7 @@ from partnerhub.partners.api import CardApi, CurrentOrganisationApi
 from partnerhub.partners.views import join_view
 from partnerhub.referrals.api import EventsApi, HistoryApi, StandingApi
 
+handler400 = "partnerhub.core.request_guard.bad_request"
 handler403 = "partnerhub.core.api.json_or_html_403"
 handler404 = "partnerhub.core.api.json_or_html_404"
 handler500 = "partnerhub.core.api.json_or_html_500"
