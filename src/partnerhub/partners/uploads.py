@@ -5,7 +5,8 @@ The type comes from the file's first bytes, never from its name or the browser's
 the name's extension must then agree with it (a PDF named ``scan.png`` is refused), images must
 decode (Pillow reads the header and checks the structure) and a PDF must end with its ``%%EOF``
 marker. Executables, scripts and archives fail the signature check; empty and oversized files are
-refused before anything is read in full.
+refused before anything is read in full; an image whose declared size is over Pillow's
+decompression-bomb limit is refused without being decoded.
 
 Written here rather than with python-magic: libmagic is a system library we would have to ship,
 and three signatures plus Pillow's check are all the rule needs.
@@ -22,6 +23,7 @@ from typing import IO
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
+from PIL import Image, UnidentifiedImageError
 
 from partnerhub.core.errors import ValidationFailed
 
@@ -89,15 +91,21 @@ def _refused_kind(head: bytes) -> str | None:
     return None
 
 
-def _image_is_sound(content: bytes) -> bool:
-    from PIL import Image, UnidentifiedImageError
-
+def _image_problem(content: bytes) -> str | None:
+    """None for an image that decodes; "bomb" for one whose pixel count is over Pillow's
+    decompression-bomb limit (``Image.MAX_IMAGE_PIXELS``: a few hundred KB of PNG can declare
+    40000×40000 pixels, gigabytes once decoded); "broken" for anything else."""
     try:
         with Image.open(io.BytesIO(content)) as image:
+            width, height = image.size
+            if Image.MAX_IMAGE_PIXELS and width * height > Image.MAX_IMAGE_PIXELS:
+                return "bomb"
             image.verify()
+    except Image.DecompressionBombError:
+        return "bomb"
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        return False
-    return True
+        return "broken"
+    return None
 
 
 def clean_name(name: str) -> str:
@@ -150,8 +158,21 @@ def sniff(upload: IO[bytes] | None, *, name: str, field: str = "file") -> Sniffe
     if content_type == PDF:
         if b"%%EOF" not in content[-_PDF_TAIL:]:
             raise _refuse(field, _("PDF-файл повреждён или загружен не полностью."))
-    elif not _image_is_sound(content):
-        raise _refuse(field, _("Изображение повреждено или загружено не полностью."))
+    else:
+        problem = _image_problem(content)
+        if problem == "bomb":
+            raise _refuse(
+                field,
+                str(
+                    _(
+                        "Изображение слишком большое: больше %(limit)s млн точек. "
+                        "Отсканируйте документ с меньшим разрешением или загрузите PDF."
+                    )
+                )
+                % {"limit": (Image.MAX_IMAGE_PIXELS or 0) // 1_000_000},
+            )
+        if problem is not None:
+            raise _refuse(field, _("Изображение повреждено или загружено не полностью."))
     return SniffedFile(
         content=content,
         content_type=content_type,
