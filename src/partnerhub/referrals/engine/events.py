@@ -12,6 +12,10 @@ stream alone determines every standing (live equals replay):
 ``promo_code.deactivated`` {code}, ``partner.blocked`` / ``partner.unblocked`` {partner},
 ``points.adjusted`` {partner, points (signed integer), reason} and ``bonus.adjusted`` {partner,
 amount (signed decimal string), reason}: manual adjustments of the back office.
+
+Any other field of an event is its extra data, stored as received (``extra_fields``). The intake
+passes ``years`` to ``parse_event`` (the setting's first and last year: issue 14), so that every
+timestamp of a new event is refused outside them; a replay of stored events passes none.
 """
 
 from __future__ import annotations
@@ -21,7 +25,14 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-__all__ = ["EVENT_TYPES", "Event", "EventRejected", "parse_event", "parse_timestamp"]
+__all__ = [
+    "EVENT_TYPES",
+    "Event",
+    "EventRejected",
+    "extra_fields",
+    "parse_event",
+    "parse_timestamp",
+]
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 ONE_US = dt.timedelta(microseconds=1)
@@ -206,14 +217,50 @@ _PARSERS = {
 
 #: Every type the engine accepts.
 EVENT_TYPES = frozenset(_PARSERS)
+_COMMON_FIELDS = frozenset({"id", "type", "at"})
+#: The fields each type defines; any other field of an event is extra data.
+KNOWN_FIELDS: dict[str, frozenset[str]] = {
+    kind: _COMMON_FIELDS | fields
+    for kind, fields in {
+        "partner.registered": {"partner", "inn"},
+        "client.registered": {"client", "referral_code", "promo_code", "inn"},
+        "client.activity": {"client", "users"},
+        "payment": {"client", "product", "amount", "months"},
+        "payment.refunded": {"payment"},
+        "promo_code.created": {"partner", "code", "valid_from", "valid_until", "client_bonus"},
+        "promo_code.deactivated": {"code"},
+        "partner.blocked": {"partner"},
+        "partner.unblocked": {"partner"},
+        "points.adjusted": {"partner", "points", "reason"},
+        "bonus.adjusted": {"partner", "amount", "reason"},
+    }.items()
+}
+#: Timestamps an event carries besides ``at``.
+_OTHER_TIMES: dict[str, tuple[str, ...]] = {"promo_code.created": ("valid_from", "valid_until")}
 #: The spec's types: what the vendor's product reports.
 PRODUCT_EVENT_TYPES = frozenset(
     {"partner.registered", "client.registered", "client.activity", "payment", "payment.refunded"}
 )
 
 
-def parse_event(obj: Any, index: int = 0) -> Event:
-    """Check one raw event (a decoded JSON object) and return it as an ``Event``."""
+def extra_fields(event: Event) -> dict[str, Any]:
+    """The fields of a checked event its type does not define (kept as received)."""
+    known = KNOWN_FIELDS[event.type]
+    return {name: value for name, value in event.data.items() if name not in known}
+
+
+def _check_year(moment: dt.datetime, name: str, years: tuple[int, int]) -> None:
+    low, high = years
+    if not low <= moment.year <= high:
+        raise EventRejected(f"{name}: year {moment.year} is outside {low}..{high}")
+
+
+def parse_event(obj: Any, index: int = 0, years: tuple[int, int] | None = None) -> Event:
+    """Check one raw event (a decoded JSON object) and return it as an ``Event``.
+
+    ``years``: the first and last year its timestamps may fall in (as written, in their own
+    offset); ``None`` checks no range.
+    """
     if obj.__class__ is not dict:
         raise EventRejected("an event must be a JSON object")
     event_id = obj.get("id")
@@ -232,4 +279,10 @@ def parse_event(obj: Any, index: int = 0) -> Event:
     if "at" not in obj:
         raise EventRejected("missing field: at")
     at = parse_timestamp(obj["at"])
-    return Event(event_id, str(kind), at, (at - EPOCH) // ONE_US, obj, index, parser(obj))
+    if years is not None:
+        _check_year(at, "at", years)
+    value = parser(obj)
+    if years is not None:
+        for name in _OTHER_TIMES.get(str(kind), ()):
+            _check_year(parse_timestamp(obj[name], name), name, years)
+    return Event(event_id, str(kind), at, (at - EPOCH) // ONE_US, obj, index, value)

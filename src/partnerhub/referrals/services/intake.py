@@ -32,8 +32,17 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 
 from partnerhub.core.clock import now
+from partnerhub.core.input import (
+    InputRefused,
+    canonical_json_size,
+    find_unstorable,
+    nesting_depth,
+    printable,
+    year_bounds,
+)
 from partnerhub.partners.models import Program
 from partnerhub.referrals.engine import EPOCH, ONE_US, Event, EventRejected, parse_event, promo_key
+from partnerhub.referrals.engine.events import extra_fields
 from partnerhub.referrals.models.events import (
     EventPartition,
     EventRejection,
@@ -94,23 +103,56 @@ def _chunks(items: Sequence[Any], size: int = 500) -> Iterable[Sequence[Any]]:
         yield items[start : start + size]
 
 
+def _unstorable(obj: Any) -> None:
+    """Refuse an event with a character the database cannot store, in any key or value."""
+    found = find_unstorable(obj)
+    if found is not None:
+        path, char = found
+        raise EventRejected(f"{path or 'event'}: character {char} cannot be stored")
+
+
+def _check_extra(event: Event) -> None:
+    """Refuse extra fields nested too deep or too large as canonical JSON."""
+    extra = extra_fields(event)
+    if not extra:
+        return
+    depth = max(nesting_depth(value) for value in extra.values())
+    if depth > settings.REFERRAL_EVENT_EXTRA_MAX_DEPTH:
+        raise EventRejected(
+            f"extra fields nest {depth} levels deep, "
+            f"at most {settings.REFERRAL_EVENT_EXTRA_MAX_DEPTH} allowed"
+        )
+    try:
+        size = canonical_json_size(extra)
+    except InputRefused:
+        raise EventRejected("extra fields are not valid JSON") from None
+    if size > settings.REFERRAL_EVENT_EXTRA_MAX_BYTES:
+        raise EventRejected(
+            f"extra fields take {size} bytes as JSON, "
+            f"at most {settings.REFERRAL_EVENT_EXTRA_MAX_BYTES} allowed"
+        )
+
+
 def _checked(objs: Sequence[Any], batch: _Batch) -> tuple[list[Event], int]:
     """Events that pass the shape checks, first of each id; (events, duplicates in batch)."""
     limit = _future_limit(batch.received_at)
+    years = year_bounds()
     events: list[Event] = []
     seen: set[str] = set()
     duplicates = 0
     for index, obj in enumerate(objs):
         try:
-            event = parse_event(obj, index)
+            _unstorable(obj)
+            event = parse_event(obj, index, years)
             if event.us > limit:
                 raise EventRejected("timestamp in the future")
+            _check_extra(event)
         except EventRejected as exc:
             event_id = obj.get("id") if isinstance(obj, dict) else None
             batch.rejected.append(
                 {
                     "index": index,
-                    "id": event_id if isinstance(event_id, str) else None,
+                    "id": printable(event_id) if isinstance(event_id, str) else None,
                     "reason": exc.reason,
                 }
             )

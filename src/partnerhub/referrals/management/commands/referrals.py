@@ -1,7 +1,9 @@
 """``partnerhub referrals import|verify|recompute|replay``.
 
 - ``import FILE.jsonl`` feeds a JSON Lines file through the intake path the API uses (in
-  batches of 1,000; ``-`` reads standard input) and prints the counts and rejected lines.
+  batches of 1,000; ``-`` reads standard input) and prints the counts and rejected lines; a bad
+  line (not JSON, or an event the intake refuses) is reported and the others go on; the exit
+  status is 1 when any line was rejected (its message names the first lines).
 - ``verify`` replays the stored events and compares with the live standing of every partner
   (and the ledger); exit 1 on any difference.
 - ``recompute`` rebuilds every partner's live state from the stored events.
@@ -108,6 +110,14 @@ class Command(BaseCommand):
                 {"accepted": accepted, "duplicates": duplicates, "rejected": rejected}
             ).decode()
         )
+        if rejected:
+            shown = ", ".join(str(r["line"]) for r in rejected[:10])
+            more = f" and {len(rejected) - 10} more" if len(rejected) > 10 else ""
+            count = f"{len(rejected)} line{'s' if len(rejected) > 1 else ''}"
+            raise CommandError(
+                f"{count} rejected (line {shown}{more}); the others were imported",
+                returncode=1,
+            )
 
     def _verify(self, program: Any) -> None:
         mismatches = live.verify(program=program)
