@@ -89,6 +89,8 @@ def test_a_key_whose_first_request_still_runs_is_409_with_retry_after(world):
         method="POST",
         path=EMPLOYEES,
         request_hash=fingerprint(method="POST", path=EMPLOYEES, data=INVITE),
+        claim_token="first-run",
+        lease_until=now() + dt.timedelta(seconds=30),  # its lease has not ended
         expires_at=now() + dt.timedelta(hours=24),
     )
     response = invite(token_client(world.partner_a))

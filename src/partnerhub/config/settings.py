@@ -106,6 +106,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # a lost database connection answers 503 with Retry-After (issue 14, part 3)
+    "partnerhub.core.unavailable.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "partnerhub.core.locale.ChosenLanguageMiddleware",
@@ -336,8 +338,6 @@ LEAD_IMPORT_MAX_ROWS = int(ENV.get("LEAD_IMPORT_MAX_ROWS") or 5_000)
 
 # -- input limits (no server error from any input) --
 
-# -- idempotency leases and connection loss --
-
 #: Dates and times taken from the API, forms and referral events lie in these years (core.input).
 INPUT_YEAR_MIN = int(ENV.get("INPUT_YEAR_MIN") or 2000)
 INPUT_YEAR_MAX = int(ENV.get("INPUT_YEAR_MAX") or 2100)
@@ -345,6 +345,20 @@ INPUT_YEAR_MAX = int(ENV.get("INPUT_YEAR_MAX") or 2100)
 REFERRAL_EVENT_EXTRA_MAX_BYTES = int(ENV.get("REFERRAL_EVENT_EXTRA_MAX_BYTES") or 4 * 1024)
 #: ...nested at most this deep (a scalar field is 0, an object or list of scalars 1).
 REFERRAL_EVENT_EXTRA_MAX_DEPTH = int(ENV.get("REFERRAL_EVENT_EXTRA_MAX_DEPTH") or 4)
+
+# -- idempotency leases and connection loss --
+#: How long a request may run: gunicorn's worker timeout (``partnerhub serve`` passes it).
+REQUEST_TIMEOUT_SECONDS = int(ENV.get("REQUEST_TIMEOUT_SECONDS") or 30)
+#: An Idempotency-Key claim's lease: a retry takes over a claim whose request died once this has
+#: passed since the claim (a few seconds past the request timeout).
+IDEMPOTENCY_LEASE_SECONDS = float(
+    ENV.get("IDEMPOTENCY_LEASE_SECONDS") or REQUEST_TIMEOUT_SECONDS + 5
+)
+#: Retry-After (seconds) of the 503 answered when the database connection is lost.
+DATABASE_UNAVAILABLE_RETRY_AFTER_SECONDS = int(
+    ENV.get("DATABASE_UNAVAILABLE_RETRY_AFTER_SECONDS") or 5
+)
+
 # -- abuse limits (login throttling, free-form event data) and exports --
 
 # -- request guard: NUL and non-UTF-8 in URLs (400), oversized bodies (413) (core.request_guard) --

@@ -2,15 +2,27 @@
 
 ``exception_handler`` is DRF's ``EXCEPTION_HANDLER``; ``json_or_html_404/403/500`` answer errors
 raised outside DRF views (an unknown URL under ``/api/``) in the same shape.
+
+A lost database connection (issue 14, part 3: the server or its backend went away, the pool had
+no connection to give) is not a server bug but a moment of unavailability: it is answered 503
+``service_unavailable`` with ``Retry-After`` (``DATABASE_UNAVAILABLE_RETRY_AFTER_SECONDS``), as
+JSON under ``/api/`` and as the page ``503.html`` elsewhere; DRF views through
+``exception_handler``, other views through ``core.unavailable.DatabaseUnavailableMiddleware``,
+and errors raised in middleware through ``json_or_html_500``.
 """
 
 from __future__ import annotations
 
+import logging
+import sys
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError, connections
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.template import loader
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.views import defaults
@@ -21,6 +33,12 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from partnerhub.core.errors import ApplicationError
 
 API_PREFIX = "/api/"
+#: PostgreSQL's SQLSTATEs of a lost or refused connection besides class 08 (connection
+#: exception): admin_shutdown (pg_terminate_backend), crash_shutdown, cannot_connect_now,
+#: too_many_connections.
+_UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+
+logger = logging.getLogger(__name__)
 
 
 def error_body(
@@ -52,8 +70,49 @@ def _validation_response(detail: Any) -> Response:
     return Response(error_body("invalid", message, fields), status=status.HTTP_400_BAD_REQUEST)
 
 
+def is_connection_loss(exc: BaseException | None) -> bool:
+    """True for a database error that means the connection is gone or cannot be had (not for
+    an error of the query itself)."""
+    if isinstance(exc, InterfaceError):
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    sqlstate = str(getattr(exc.__cause__, "sqlstate", None) or "")
+    if sqlstate.startswith("08") or sqlstate in _UNAVAILABLE_SQLSTATES:
+        return True
+    if any(_broken(alias) for alias in connections):
+        return True
+    return "connection" in str(exc).lower()
+
+
+def _broken(alias: str) -> bool:
+    """True when the driver knows the connection of ``alias`` is lost (psycopg's ``broken``)."""
+    return bool(getattr(connections[alias].connection, "broken", False))
+
+
+def retry_after_seconds() -> int:
+    """When a client should retry after a lost database connection."""
+    return int(settings.DATABASE_UNAVAILABLE_RETRY_AFTER_SECONDS)
+
+
+def _unavailable_message() -> str:
+    return str(_("Сервис временно недоступен. Повторите запрос через несколько секунд."))
+
+
+def _unavailable_api_response() -> Response:
+    response = Response(
+        error_body("service_unavailable", _unavailable_message()),
+        status=status.HTTP_503_SERVICE_UNAVAILABLE,
+    )
+    response["Retry-After"] = str(retry_after_seconds())
+    return response
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Map every exception a DRF view raises to the JSON error body."""
+    if is_connection_loss(exc):
+        logger.warning("database connection lost, answered 503: %s", exc)
+        return _unavailable_api_response()
     if isinstance(exc, ApplicationError):
         fields = {name: [str(m) for m in messages] for name, messages in exc.fields.items()}
         return Response(error_body(exc.code, exc.message, fields), status=exc.http_status)
@@ -103,8 +162,26 @@ def json_or_html_403(request: HttpRequest, exception: Exception) -> HttpResponse
     return defaults.permission_denied(request, exception)
 
 
+def json_or_html_503(request: HttpRequest) -> HttpResponse:
+    """503 with Retry-After after a lost database connection: JSON under /api/, the page
+    ``503.html`` elsewhere (rendered without the request's context, whose processors would
+    query the database)."""
+    if _is_api(request):
+        response: HttpResponse = JsonResponse(
+            error_body("service_unavailable", _unavailable_message()), status=503
+        )
+    else:
+        page = loader.get_template("503.html").render()
+        response = HttpResponse(page, status=503)
+    response["Retry-After"] = str(retry_after_seconds())
+    return response
+
+
 def json_or_html_500(request: HttpRequest) -> HttpResponse:
-    """500 as JSON under /api/, the project's page elsewhere."""
+    """500 as JSON under /api/, the project's page elsewhere; 503 when the error being handled
+    is a lost database connection (raised where no view or middleware answered it)."""
+    if is_connection_loss(sys.exc_info()[1]):
+        return json_or_html_503(request)
     if _is_api(request):
         return JsonResponse(error_body("server_error", _("Внутренняя ошибка сервера.")), status=500)
     return defaults.server_error(request)

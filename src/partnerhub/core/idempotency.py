@@ -1,5 +1,6 @@
 """Idempotent write APIs with the ``Idempotency-Key`` header (house rule 10; issue "Idempotency",
-semantics of the IETF draft "The Idempotency-Key HTTP Header Field").
+semantics of the IETF draft "The Idempotency-Key HTTP Header Field"; issue 14, part 3: keys that
+recover from crashes).
 
 Applied per handler with the ``@idempotent`` decorator on a DRF view's ``post``/``put``/
 ``patch``/``delete`` (a decorator rather than a mixin: it runs after DRF has authenticated the
@@ -18,13 +19,28 @@ header to the handler's OpenAPI description.
 - Same key, another request: 422 ``idempotency_key_reused``.
 - Same key while the first is still running: 409 ``idempotency_key_in_progress`` with
   ``Retry-After: 1``.
-- The first request fails with 5xx or an exception: the claim is deleted, the client may retry.
-  Answers below 500 (4xx included) are stored and replayed.
+- The first request fails with 5xx or an exception: its work is rolled back and the claim is
+  deleted, the client may retry. Answers below 500 (4xx included) are stored and replayed.
 - Keys are kept ``IDEMPOTENCY_KEY_TTL_HOURS`` (24) hours; an expired key counts as new, and the
   hourly task ``core.tasks.idempotency_keys_cleanup`` deletes expired rows.
 
-The stored response is written after the work's own transaction has committed; a process that
-dies in between leaves the key "in progress" (409) until it expires, never runs the work twice.
+Crashes (issue 14, part 3). A claim carries a lease: a random claim token and ``lease_until``,
+``IDEMPOTENCY_LEASE_SECONDS`` after the claim (a few seconds past ``REQUEST_TIMEOUT_SECONDS``,
+gunicorn's timeout). The handler runs inside ``transaction.atomic``, and before that block ends
+the response is recorded by a conditional UPDATE of the claim row that checks the token; so the
+write and its stored response commit together, and a process killed mid-request (or whose
+database connection was cut) leaves nothing written. A retry of a key whose lease has ended takes
+the claim over with a conditional UPDATE (old token to new token) and runs the work. Should the
+first request still be alive after all (it outlived its lease), its recording UPDATE finds
+another token: its work is rolled back and it is answered 409, the retry's result stands. On a
+lost database connection the claim is released when the database still answers, else it is
+left to its lease; the client gets 503 with Retry-After (``core.api``).
+
+No heartbeat extends a lease: correctness does not depend on it (the token check decides which
+run commits), and a request that runs past the lease is one gunicorn's timeout would stop in a
+synchronous worker anyway. Services that open their own ``transaction.atomic`` run in savepoints
+of the handler's transaction; side effects stay ``on_commit`` (outbox, mail, Huey tasks, the
+referral live-state cache) and so happen only when the write and its response commit.
 """
 
 from __future__ import annotations
@@ -32,13 +48,15 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import logging
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 import orjson
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.http import HttpResponse
 from django.http.response import HttpResponseBase
 from django.template.response import SimpleTemplateResponse
@@ -59,6 +77,8 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 #: Response headers kept with the stored response and sent again on replay.
 STORED_HEADERS = ("Location",)
 _CLAIM_ATTEMPTS = 3
+
+logger = logging.getLogger(__name__)
 
 KEY_PARAMETER = OpenApiParameter(
     name=HEADER,
@@ -127,6 +147,45 @@ def key_ttl() -> dt.timedelta:
     return dt.timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
 
 
+def lease_length() -> dt.timedelta:
+    """How long a claim is held before a retry may take it over."""
+    return dt.timedelta(seconds=settings.IDEMPOTENCY_LEASE_SECONDS)
+
+
+def new_claim_token() -> str:
+    """A random token naming one run of a claimed key."""
+    return secrets.token_hex(16)
+
+
+def lease_ended(row: IdempotencyKey, moment: dt.datetime) -> bool:
+    """True when ``row`` is in progress and its lease has ended (its request died): a retry may
+    take it over. A row without a lease (claimed before leases existed) counts as ended."""
+    if row.state != IdempotencyState.IN_PROGRESS:
+        return False
+    return row.lease_until is None or row.lease_until <= moment
+
+
+def take_over(row: IdempotencyKey, *, now: dt.datetime | None = None) -> bool:
+    """Take over the claim of ``row`` whose lease has ended: its token is replaced by a new one
+    (conditional UPDATE on the old token, so of two retries one wins). True when taken; ``row``
+    then holds the new token and lease."""
+    moment = now or clock.now()
+    token, lease_until = new_claim_token(), moment + lease_length()
+    taken = IdempotencyKey.objects.filter(
+        pk=row.pk, state=IdempotencyState.IN_PROGRESS, claim_token=row.claim_token
+    ).update(claim_token=token, lease_until=lease_until)
+    if taken != 1:
+        return False
+    logger.warning(
+        "idempotency key %s %r: lease ended at %s, taken over by a retry",
+        row.scope,
+        row.key,
+        row.lease_until,
+    )
+    row.claim_token, row.lease_until = token, lease_until
+    return True
+
+
 def claim(
     *,
     scope: Scope,
@@ -136,8 +195,9 @@ def claim(
     request_hash: str,
     now: dt.datetime | None = None,
 ) -> tuple[IdempotencyKey | None, bool]:
-    """Claim ``key`` in ``scope``: (the new row, True) for the first request, (the live row,
-    False) when another request holds it, (None, False) when it kept changing hands."""
+    """Claim ``key`` in ``scope``: (the row, True) for the first request or a retry that took
+    over a dead request's claim, (the live row, False) when another request holds it or has
+    completed it, (None, False) when it kept changing hands."""
     moment = now or clock.now()
     for _attempt in range(_CLAIM_ATTEMPTS):
         try:
@@ -150,6 +210,8 @@ def claim(
                     method=method.upper(),
                     path=path[:2000],
                     request_hash=request_hash,
+                    claim_token=new_claim_token(),
+                    lease_until=moment + lease_length(),
                     created_at=moment,
                     expires_at=moment + key_ttl(),
                 )
@@ -162,25 +224,51 @@ def claim(
         if existing.expires_at <= moment:  # expired but not swept yet: a new key
             IdempotencyKey.objects.filter(pk=existing.pk, expires_at__lte=moment).delete()
             continue
+        if existing.request_hash == request_hash and lease_ended(existing, moment):
+            if take_over(existing, now=moment):
+                return existing, True
+            continue  # another retry took it over first, or the first request just completed
         return existing, False
     return None, False
 
 
 def release(row: IdempotencyKey) -> None:
-    """Give up a claim whose request failed, so that the client may retry with the same key."""
-    IdempotencyKey.objects.filter(pk=row.pk, state=IdempotencyState.IN_PROGRESS).delete()
+    """Give up a claim whose request failed, so that the client may retry with the same key
+    (only while this run still holds it: a claim taken over belongs to the retry)."""
+    IdempotencyKey.objects.filter(
+        pk=row.pk, state=IdempotencyState.IN_PROGRESS, claim_token=row.claim_token
+    ).delete()
 
 
-def complete(row: IdempotencyKey, response: HttpResponseBase) -> None:
-    """Store the response of a claimed key for replays."""
+def release_if_possible(row: IdempotencyKey) -> None:
+    """``release``, when the database still answers; otherwise the claim waits for its lease to
+    end (the run that failed has written nothing: its transaction did not commit)."""
+    try:
+        release(row)
+    except DatabaseError:
+        logger.warning(
+            "idempotency key %s %r left to its lease: the database did not answer",
+            row.scope,
+            row.key,
+            exc_info=True,
+        )
+
+
+def complete(row: IdempotencyKey, response: HttpResponseBase) -> bool:
+    """Store the response of a claimed key for replays, if this run still holds the claim
+    (conditional UPDATE on its token); False when the claim was taken over meanwhile."""
     body = response.content if isinstance(response, HttpResponse) else b""
-    IdempotencyKey.objects.filter(pk=row.pk, state=IdempotencyState.IN_PROGRESS).update(
+    recorded = IdempotencyKey.objects.filter(
+        pk=row.pk, state=IdempotencyState.IN_PROGRESS, claim_token=row.claim_token
+    ).update(
         state=IdempotencyState.COMPLETED,
+        lease_until=None,
         response_status=response.status_code,
         response_body=body.decode("utf-8", errors="replace"),
         response_content_type=response.get("Content-Type", ""),
         response_headers={name: response[name] for name in STORED_HEADERS if name in response},
     )
+    return recorded == 1
 
 
 def replay(row: IdempotencyKey) -> HttpResponse:
@@ -214,6 +302,16 @@ def _invalid_key() -> Response:
     return _error(400, "idempotency_key_invalid", message, {HEADER: [message]})
 
 
+def _in_progress() -> Response:
+    response = _error(
+        409,
+        "idempotency_key_in_progress",
+        _("Запрос с этим ключом идемпотентности ещё выполняется. Повторите позже."),
+    )
+    response["Retry-After"] = "1"
+    return response
+
+
 def _answer_existing(row: IdempotencyKey | None, request_hash: str) -> HttpResponseBase:
     if row is not None and row.request_hash != request_hash:
         return _error(
@@ -224,13 +322,16 @@ def _answer_existing(row: IdempotencyKey | None, request_hash: str) -> HttpRespo
         )
     if row is not None and row.state == IdempotencyState.COMPLETED:
         return replay(row)
-    response = _error(
-        409,
-        "idempotency_key_in_progress",
-        _("Запрос с этим ключом идемпотентности ещё выполняется. Повторите позже."),
-    )
-    response["Retry-After"] = "1"
-    return response
+    return _in_progress()
+
+
+class _Discarded(Exception):
+    """Leaves the handler's transaction so that it rolls back, carrying the answer to give."""
+
+    def __init__(self, response: HttpResponseBase, *, taken_over: bool) -> None:
+        super().__init__("the idempotent run is rolled back")
+        self.response = response
+        self.taken_over = taken_over
 
 
 def _run(
@@ -241,14 +342,46 @@ def _run(
     kwargs: dict[str, Any],
 ) -> HttpResponseBase:
     """The handler's answer as the client will get it: exceptions mapped to the API's error
-    response (others propagate), rendered, so that its bytes can be stored."""
+    response (others propagate), rendered, so that its bytes can be stored. The handler runs in
+    a savepoint: an exception mapped to an answer leaves none of its writes behind, and the
+    transaction stays usable to record that answer."""
     try:
-        response = handler(view, request, *args, **kwargs)
+        with transaction.atomic():
+            response = handler(view, request, *args, **kwargs)
     except Exception as exc:
         response = view.handle_exception(exc)  # re-raises what the API does not answer
     response = view.finalize_response(request, cast(Response, response), *args, **kwargs)
     if isinstance(response, SimpleTemplateResponse):
         response.render()
+    return response
+
+
+def _run_and_record(
+    handler: Callable[..., HttpResponseBase],
+    view: APIView,
+    request: Request,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    row: IdempotencyKey,
+) -> HttpResponseBase:
+    """Run the handler and record its answer in one transaction: both commit or neither."""
+    try:
+        with transaction.atomic():
+            response = _run(handler, view, request, args, kwargs)
+            if response.status_code >= 500:
+                raise _Discarded(response, taken_over=False)
+            if not complete(row, response):
+                raise _Discarded(_in_progress(), taken_over=True)
+    except _Discarded as discarded:
+        if discarded.taken_over:
+            logger.warning(
+                "idempotency key %s %r was taken over by a retry; this run is rolled back",
+                row.scope,
+                row.key,
+            )
+            return discarded.response
+        release_if_possible(row)
+        return discarded.response
     return response
 
 
@@ -272,15 +405,10 @@ def idempotent(handler: HandlerT) -> HandlerT:
         if not claimed or row is None:
             return _answer_existing(row, request_hash)
         try:
-            response = _run(handler, view, request, args, kwargs)
+            return _run_and_record(handler, view, request, args, kwargs, row)
         except BaseException:
-            release(row)
+            release_if_possible(row)
             raise
-        if response.status_code >= 500:
-            release(row)
-        else:
-            complete(row, response)
-        return response
 
     wrapper.idempotent = True  # type: ignore[attr-defined]
     documented = extend_schema(parameters=[KEY_PARAMETER])(wrapper)

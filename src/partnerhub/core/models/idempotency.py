@@ -4,6 +4,10 @@ One row per (scope, key): the scope is the caller's organisation (``org:12``) or
 without one, the user (``user:5``). The row is claimed by INSERT before the work runs (the unique
 constraint decides who is first), then holds the stored response until it expires (24 hours;
 ``core.idempotency.idempotency_cleanup`` deletes expired rows every hour).
+
+While in progress the row carries a lease (issue 14, part 3): the claim token of the request
+holding it and the moment its lease ends. A retry takes over a claim whose lease has ended (its
+request died) by replacing the token; the response is recorded only by the holder of the token.
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ class IdempotencyKey(models.Model):
     response_body = models.TextField(_("тело ответа"), blank=True)
     response_content_type = models.CharField(_("тип ответа"), max_length=100, blank=True)
     response_headers = models.JSONField(_("заголовки ответа"), default=dict, blank=True)
+    claim_token = models.CharField(_("метка захвата"), max_length=32, blank=True)
+    lease_until = models.DateTimeField(_("захвачен до"), null=True, blank=True)
     created_at = models.DateTimeField(_("создан"), default=now)
     expires_at = models.DateTimeField(_("истекает"), db_index=True)
 

@@ -1,6 +1,8 @@
 """``partnerhub serve``: the web server (gunicorn + WhiteNoise) and the Huey worker together.
 
-Ctrl-C (or SIGTERM) stops both cleanly; if either exits, the other is stopped too.
+Ctrl-C (or SIGTERM) stops both cleanly; if either exits, the other is stopped too. gunicorn's
+worker timeout is ``REQUEST_TIMEOUT_SECONDS``, which the Idempotency-Key lease is derived from
+(``core.idempotency``).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import sys
 import time
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 STOP_GRACE_SECONDS = 15
@@ -47,6 +50,8 @@ class Command(BaseCommand):
             "-",
             "--graceful-timeout",
             "10",
+            "--timeout",
+            str(settings.REQUEST_TIMEOUT_SECONDS),
         ]
         worker = [sys.executable, "-m", "partnerhub.manage", "run_huey"]
         children = [subprocess.Popen(web)]  # noqa: S603 - our own interpreter and arguments
