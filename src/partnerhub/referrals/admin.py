@@ -4,7 +4,7 @@
 Versions are added through the back office editor (``backoffice:referral_config_new``), which
 checks them and audits the change; partners, codes, events and the live state are written by the
 services only. The admin shows them for support and investigation. A partner's live state is
-shown by its standing columns only: the engine's pickled ``state`` is neither loaded nor shown.
+shown by its standing columns only: the engine's stored ``state`` is neither loaded nor shown.
 """
 
 from __future__ import annotations

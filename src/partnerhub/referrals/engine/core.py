@@ -72,8 +72,9 @@ def _us(moment: dt.datetime) -> int:
 
 
 class _Slots:
-    """Pickling of slotted classes as a plain tuple of their slots (much faster than the
-    default, which looks the slot names up for every object; live states are pickled often)."""
+    """Copying of slotted classes as a plain tuple of their slots (``copy`` looks the slot
+    names up for every object otherwise). Stored states are data (``engine.state``), not
+    pickle."""
 
     __slots__: tuple[str, ...] = ()
 

@@ -4,9 +4,9 @@
 event); every standing is a function of them. ``partition`` names the partner whose state an
 event belongs to (derived at intake, see ``services.intake``; it moves when a late
 registration or promo code changes which partner a client's code names). ``PartnerState``
-holds, per partner, the engine's state after the last applied event (a pickle of
-``engine.Engine`` restricted to that partner's events, written only by this application) and
-the standing it shows; ``StateCheckpoint`` keeps the state before each review so that a late
+holds, per partner, the engine's state after the last applied event (versioned data of
+``engine.Engine`` restricted to that partner's events, see ``engine.state``: JSON, not pickle,
+so a row written by anyone is never run) and the standing it shows; ``StateCheckpoint`` keeps the state before each review so that a late
 event recomputes from the review before it, not from the start. ``ReferralClient`` is the
 client list shown to partners and staff. ``EventRejection`` keeps events refused at intake and
 events the engine did not apply, with the reason.

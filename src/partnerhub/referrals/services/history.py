@@ -1,7 +1,7 @@
 """A partner's history in the database: drained from the live engine, read back as engine types.
 
 The live engine would otherwise carry every grant, bonus, level change and review it ever made,
-and its pickled state (saved, checkpointed, replayed) would grow without end. ``drain`` takes
+and its stored state (saved, checkpointed, replayed) would grow without end. ``drain`` takes
 what the engine made since the last time out of it (the lists are emptied) as rows;
 ``read`` builds the engine's own result types back from the rows as of any time, so pages and
 the API see the same ``PartnerResult`` as the replay.

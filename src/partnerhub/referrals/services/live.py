@@ -1,7 +1,7 @@
 """The live standing: the engine's state per partner, kept up to date as events arrive.
 
 Issue "Referral program" parts 3-5, 9, 10. Each partner code has one ``PartnerState``: the
-pickled ``engine.Engine`` fed with that partner's events only (its partition, see
+state of an ``engine.Engine`` fed with that partner's events only (its partition, see
 ``services.intake``) and the standing columns pages list by. New events later than everything
 applied continue the saved state (incremental); a late event restores the checkpoint taken just
 before the last review at or before it (``StateCheckpoint``) and replays the partner's stored
@@ -20,14 +20,15 @@ Notifications (outbox): ``referrals.level.up`` / ``referrals.level.down``,
 portal partners, and ``referrals.points.expiring`` from the periodic catch-up
 (``partitions_catch_up``) 14 days before points expire.
 
-The pickles are written and read only by this module, in this application's own database.
+States are stored as versioned data (``engine.state``: JSON, issue 14 part 7), never as code:
+a state this release cannot read (an older format, damaged or forged bytes) is treated as absent
+and rebuilt from the latest readable checkpoint and the stored events.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import pickle
 import re
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -56,6 +57,13 @@ from partnerhub.referrals.engine import (
     promo_key,
 )
 from partnerhub.referrals.engine.results import BonusEntry, LevelChange, PartnerResult
+from partnerhub.referrals.engine.state import (
+    StateFormatError,
+    engine_from_data,
+    engine_to_data,
+    state_decode,
+    state_encode,
+)
 from partnerhub.referrals.models.events import (
     EventPartition,
     EventRejection,
@@ -100,7 +108,9 @@ logger = logging.getLogger(__name__)
 BONUS_PURPOSE = "bonus_rub"
 EXPENSE_PURPOSE = "bonus_expense"
 EXPIRY_NOTICE = dt.timedelta(days=14)
-PICKLE_PROTOCOL = 5
+#: The version of a ``PartnerState`` document (the engine's own document inside it has its own,
+#: ``engine.state.FORMAT``): a state of another version is rebuilt from the stored events.
+LIVE_FORMAT = 1
 #: The saved state is rewritten after this many events (and at every late event, level change
 #: or correction); in between, a reader replays the partner's newer stored events onto it.
 BLOB_EVERY = 2_000
@@ -150,15 +160,9 @@ class _Live:
     since_checkpoint: int = 0
     written_clients: dict[Any, tuple[Any, ...]] | None = None
 
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state["memory"] = None
-        state["written_clients"] = None
-        return state
-
 
 class _Memory:
-    """The last few checkpoints (time, position in ``events``, pickled engine) and the events
+    """The last few checkpoints (time, position in ``events``, encoded engine) and the events
     applied since the oldest of them."""
 
     __slots__ = ("events", "marks")
@@ -203,38 +207,94 @@ def _cache_put(key: tuple[int, str], live: _Live) -> None:
 
 
 def _engine_blob(engine: Engine) -> bytes:
-    """The engine pickled without the history it made since the last drain (that history is
-    drained into the database by the writer; a copy restored later must not make it twice)."""
-    lists = {}
-    for code, partner in engine.partners.items():
-        lists[code] = (
-            partner.grants,
-            partner.revocations,
-            partner.bonuses,
-            partner.levels,
-            partner.reviews,
-        )
-        partner.grants, partner.revocations, partner.bonuses = [], [], []
-        partner.levels, partner.reviews = [], []
-    try:
-        return pickle.dumps(engine, protocol=PICKLE_PROTOCOL)
-    finally:
-        for code, partner in engine.partners.items():
-            (
-                partner.grants,
-                partner.revocations,
-                partner.bonuses,
-                partner.levels,
-                partner.reviews,
-            ) = lists[code]
+    """The engine's state, encoded, without the history it made since the last drain (that
+    history is drained into the database by the writer; a copy restored later must not make it
+    twice)."""
+    return state_encode(engine_to_data(engine, history=False))
+
+
+def _engine_from_blob(blob: bytes | memoryview, configs: ConfigSet) -> Engine:
+    """The engine of a blob of ``_engine_blob`` (``StateFormatError`` when unreadable)."""
+    return engine_from_data(state_decode(blob), configs)
 
 
 def _dump(live: _Live) -> bytes:
-    return pickle.dumps(live, protocol=PICKLE_PROTOCOL)
+    """The ``PartnerState`` blob: the engine and the bookkeeping beside it, as data."""
+    before = live.before_advance
+    return state_encode(
+        {
+            "format": LIVE_FORMAT,
+            "engine": engine_to_data(live.engine),
+            "posted": [[ref, str(amount), at_us] for ref, (amount, at_us) in live.posted.items()],
+            "corrections": live.corrections,
+            "notified_levels": sorted(list(key) for key in live.notified_levels),
+            "generation": live.generation,
+            "unsaved": live.unsaved,
+            "rejections_saved": live.rejections_saved,
+            "before_advance": state_decode(before) if before is not None else None,
+            "since_checkpoint": live.since_checkpoint,
+        }
+    )
 
 
-def _load(blob: bytes | memoryview) -> _Live:
-    return pickle.loads(bytes(blob))  # noqa: S301 - our own state, written by _dump only
+def _load(blob: bytes | memoryview | None, configs: ConfigSet, where: str) -> _Live | None:
+    """The live state of a ``PartnerState`` blob; None when this release cannot read it (an
+    older format or release, damaged or forged bytes): the caller rebuilds it. The
+    engine copy kept from before the last advance is checked when it is used."""
+    try:
+        doc = state_decode(blob)
+        if not isinstance(doc, dict) or doc.get("format") != LIVE_FORMAT:
+            raise StateFormatError(f"live state format {_format_of(doc)!r}")
+        before = doc["before_advance"]
+        live = _Live(
+            engine_from_data(doc["engine"], configs),
+            posted={
+                _text(ref): (Decimal(amount), _number(at_us))
+                for ref, amount, at_us in doc["posted"]
+            },
+            corrections=_number(doc["corrections"]),
+            notified_levels={
+                (_number(at_us), _number(old), _number(new))
+                for at_us, old, new in doc["notified_levels"]
+            },
+            generation=_number(doc["generation"]),
+            unsaved=_number(doc["unsaved"]),
+            rejections_saved=_number(doc["rejections_saved"]),
+            before_advance=state_encode(before) if before is not None else None,
+            since_checkpoint=_number(doc["since_checkpoint"]),
+        )
+    except (StateFormatError, KeyError, TypeError, ValueError, ArithmeticError) as exc:
+        logger.info("referral state of %s not readable, rebuilt from the events: %s", where, exc)
+        return None
+    return live
+
+
+def _format_of(doc: Any) -> Any:
+    return doc.get("format") if isinstance(doc, dict) else type(doc).__name__
+
+
+def _number(value: Any) -> int:
+    if value.__class__ is not int:
+        raise StateFormatError(f"an integer expected, found {value!r:.40}")
+    return int(value)
+
+
+def _text(value: Any) -> str:
+    if value.__class__ is not str:
+        raise StateFormatError(f"a string expected, found {value!r:.40}")
+    return str(value)
+
+
+def _before_advance(live: _Live, configs: ConfigSet, where: str) -> Engine | None:
+    """The engine as it was after its last event, before time was moved on; None when that
+    copy (read from a stored blob) cannot be read: the caller recomputes from a checkpoint."""
+    if live.before_advance is None:
+        return None
+    try:
+        return _engine_from_blob(live.before_advance, configs)
+    except StateFormatError as exc:
+        logger.info("referral state of %s not readable, rebuilt from the events: %s", where, exc)
+        return None
 
 
 def _stored_events(
@@ -254,7 +314,7 @@ def _stored_events(
     if until_us is not None:
         partition = partition.filter(at_us__lte=until_us)
     ids = list(partition.values_list("event_id", flat=True))
-    events = []
+    events: list[Event] = []
     for start in range(0, len(ids), 1000):  # by the unique (program, event_id) index
         rows = StoredEvent.objects.filter(program=program, event_id__in=ids[start : start + 1000])
         events.extend(parse_event(raw, pk) for pk, raw in rows.values_list("pk", "raw"))
@@ -272,7 +332,7 @@ class _Run:
         self.live = live
         self.keep = checkpoints
         self.checkpoints: list[StateCheckpoint] = []
-        #: (review time, pickled engine) already made for that review: not pickled again
+        #: (review time, encoded engine) already made for that review: not encoded again
         self.reuse: tuple[int, bytes] | None = None
 
     def _to(self, us: int) -> None:
@@ -358,26 +418,13 @@ def _current(
         if cached is not None and _fresh(cached, row):
             cached.engine.configs = configs
             return cached, []
-    live = _load(row.state)
-    live.engine.configs = configs
-    run = _Run(program, code, live, checkpoints=take)
-    if live.generation != row.generation:
-        # recomputed from a checkpoint in another process since this blob was written (late
-        # events do not rewrite the blob): start again from the latest checkpoint
-        engine, start, _blob = _checkpoint_before(program, code, row.last_us, configs)
-        live = _Live(engine, generation=row.generation)
-        _bookkeeping(program, code, live)
-        run = _Run(program, code, live, checkpoints=take)
-        row_key = (row.last_us, row.last_id)
-        run.apply(
-            e
-            for e in _stored_events(program, code, start, row.last_us)
-            if (e.us, e.id) <= row_key and e.id not in batch
-        )
-    elif live.engine.last_key < (row.last_us, row.last_id):
+    where = f"partner {code} of program {program.pk}"
+    row_key = (row.last_us, row.last_id)
+    live = _load(row.state, configs, where)
+    run = _Run(program, code, live, checkpoints=take) if live is not None else None
+    if live is not None and live.generation == row.generation and live.engine.last_key < row_key:
         # the events applied since the blob was written, not those of the batch being applied
         # now (``batch``: stored already, some of them late, so not told apart by time)
-        row_key = (row.last_us, row.last_id)
         tail = [
             e
             for e in _stored_events(
@@ -389,10 +436,30 @@ def _current(
             # the blob was moved on in time after its last event: continue from before that
             if live.before_advance is None:  # pragma: no cover - advancing always keeps it
                 raise RuntimeError(f"referral state of {code} cannot be continued")
-            live.engine = pickle.loads(live.before_advance)  # noqa: S301 - our own state
-            live.engine.configs = configs
-            live.before_advance = None
-        run.apply(tail)
+            before = _before_advance(live, configs, where)
+            if before is None:
+                live = None  # unreadable: recomputed from a checkpoint below
+            else:
+                live.engine, live.before_advance = before, None
+        if live is not None and run is not None:
+            run.apply(tail)
+    if live is None or run is None or live.generation != row.generation:
+        # recomputed from a checkpoint in another process since this blob was written (late
+        # events do not rewrite the blob), or a blob this release cannot read: start again
+        # from the latest checkpoint
+        unreadable = live is None
+        engine, start, _blob = _checkpoint_before(program, code, row.last_us, configs)
+        live = _Live(engine, generation=row.generation)
+        _bookkeeping(program, code, live)
+        if unreadable:  # the writer replaces the blob at once (not after BLOB_EVERY events)
+            live.unsaved = BLOB_EVERY
+        run = _Run(program, code, live, checkpoints=take)
+        run.apply(
+            e
+            for e in _stored_events(program, code, start, row.last_us)
+            if (e.us, e.id) <= row_key and e.id not in batch
+        )
+    live.engine.configs = configs
     if row.horizon_us > live.engine.horizon_us:
         run.advance(row.horizon_us)
     for partner in live.engine.partners.values():  # made again: the database has it already
@@ -414,19 +481,29 @@ def _restore(
 def _checkpoint_before(
     program: Program, code: str, since_us: int, configs: ConfigSet
 ) -> tuple[Engine, int, bytes | None]:
-    """The latest checkpoint at or before ``since_us`` (an empty engine when there is none)."""
-    checkpoint = (
-        StateCheckpoint.objects.filter(program=program, partner=code, at_us__lte=since_us)
-        .order_by("-at_us")
-        .first()
-    )
-    start = checkpoint.at_us if checkpoint is not None else MIN_KEY
-    if checkpoint is None:
-        return Engine(configs), start, None
-    blob = bytes(checkpoint.state)
-    engine: Engine = pickle.loads(blob)  # noqa: S301 - our own state
-    engine.configs = configs
-    return engine, start, blob
+    """The latest readable checkpoint at or before ``since_us`` (an empty engine when there is
+    none): one this release cannot read (an older format, damaged bytes) is passed over."""
+    bound = since_us
+    while True:
+        checkpoint = (
+            StateCheckpoint.objects.filter(program=program, partner=code, at_us__lte=bound)
+            .order_by("-at_us")
+            .first()
+        )
+        if checkpoint is None:
+            return Engine(configs), MIN_KEY, None
+        blob = bytes(checkpoint.state)
+        try:
+            return _engine_from_blob(blob, configs), checkpoint.at_us, blob
+        except StateFormatError as exc:
+            logger.info(
+                "referral checkpoint of partner %s of program %s at %s not readable: %s",
+                code,
+                program.pk,
+                checkpoint.at_us,
+                exc,
+            )
+            bound = checkpoint.at_us - 1
 
 
 _FIX = re.compile(r"^(?P<ref>.*):fix(?P<n>[0-9]+)$")
@@ -530,16 +607,20 @@ def partitions_apply(*, program: Program, new_events: dict[str, list[Event]]) ->
         late = (first.us, first.id) <= engine.last_key
         touched: set[Any] | None = {e.data.get("client") for e in events}
         restart: tuple[int, bool] | None = None
+        before = (
+            _before_advance(live, configs, f"partner {code} of program {program.pk}")
+            if not late and first.us < engine.horizon_us
+            else None
+        )
         if not late and first.us >= engine.horizon_us:
             run = _Run(program, code, live)
             run.apply(events)
-        elif not late and live.before_advance is not None:
+        elif before is not None:
             # after the last event, before the time the state was moved on to: continue from
             # the state as it was after that event. Time is not moved on again here (the
-            # minute task does it: one pickle a minute rather than two a batch during a
+            # minute task does it: one encoding a minute rather than two a batch during a
             # backfill); the standing as of any time is computed from the state anyway.
-            live.engine = pickle.loads(live.before_advance)  # noqa: S301 - our own state
-            live.engine.configs = configs
+            live.engine = before
             live.before_advance = None
             restart = (live.engine.horizon_us + 1, True)  # the memory stays valid: its
             # checkpoints and events all come before the last event
@@ -553,12 +634,10 @@ def partitions_apply(*, program: Program, new_events: dict[str, list[Event]]) ->
             if point is not None:
                 start, blob, after = point
                 replay = in_order([*after, *events])
+                # blobs in memory were encoded by this process (or read and checked by it)
                 live.engine = (
-                    pickle.loads(blob)  # noqa: S301 - our own state
-                    if blob is not None
-                    else Engine(configs)
+                    _engine_from_blob(blob, configs) if blob is not None else Engine(configs)
                 )
-                live.engine.configs = configs
                 writer.checkpoint_clears.append((program.pk, code, start))
             else:
                 live.engine, start, blob = _restore(program, code, first.us, configs)
@@ -1162,7 +1241,12 @@ class _Writer:
                     notice.event_type, notice.payload, organisation_id=notice.organisation_id
                 )
         cached = list(self.cached)
-        transaction.on_commit(lambda: [_cache_put(key, live) for key, live in cached])
+
+        def remember() -> None:
+            for key, live in cached:
+                _cache_put(key, live)
+
+        transaction.on_commit(remember)
 
 
 def _bonus_payload(program: Program, code: str, entry: BonusEntry) -> dict[str, Any]:
@@ -1295,16 +1379,7 @@ def standing_at(*, program: Program, code: str, as_of: dt.datetime) -> PartnerRe
     configs = config_set(program)
     as_of_us = to_us(as_of)
     if as_of_us < row.last_us or as_of_us < row.horizon_us:
-        checkpoint = (
-            StateCheckpoint.objects.filter(program=program, partner=code, at_us__lte=as_of_us)
-            .order_by("-at_us")
-            .first()
-        )
-        if checkpoint is None:
-            engine, start = Engine(configs), MIN_KEY
-        else:
-            engine = pickle.loads(bytes(checkpoint.state))  # noqa: S301 - our own state
-            engine.configs, start = configs, checkpoint.at_us
+        engine, start, _blob = _checkpoint_before(program, code, as_of_us, configs)
         engine.apply(_stored_events(program, code, start, as_of_us))
     else:
         engine = _current(program, code, row, configs, take=False)[0].engine
@@ -1442,7 +1517,7 @@ def adjustment_record(
     from partnerhub.referrals.models.events import EventSource
     from partnerhub.referrals.services.intake import portal_event_record
 
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[Any]] = {}
     reason = (reason or "").strip()
     if not reason:
         errors["reason"] = [_("Укажите причину корректировки.")]
