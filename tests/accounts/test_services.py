@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from partnerhub.accounts import services
-from partnerhub.accounts.models import ApiToken, Invitation, LoginAttempt, token_digest
+from partnerhub.accounts.models import ApiToken, Invitation, token_digest
 from partnerhub.core.errors import Conflict, NotFound, ValidationFailed
 from tests.factories import PASSWORD, OrganisationFactory, UserFactory, VendorFactory
 
@@ -130,31 +130,6 @@ def test_api_token_is_stored_hashed_and_printed_by_the_command(capsys):
     assert token.key_digest == token_digest(raw)
     assert raw not in (token.prefix + token.key_digest)
     assert token.role == "owner"
-
-
-@pytest.mark.django_db
-def test_login_is_throttled_after_five_failures_within_fifteen_minutes():
-    now = timezone.now()
-    for _ in range(4):
-        services.login_record(email="victim@example.com", ip="10.0.0.1", succeeded=False)
-    assert not services.login_throttled(email="victim@example.com", ip="10.0.0.2", now=now)
-    services.login_record(email="victim@example.com", ip="10.0.0.1", succeeded=False)
-    assert services.login_throttled(email="Victim@example.com", ip="10.0.0.2", now=now)
-    later = now + timedelta(minutes=15, seconds=1)
-    assert not services.login_throttled(email="victim@example.com", ip="10.0.0.2", now=later)
-
-
-@pytest.mark.django_db
-def test_login_page_refuses_the_right_password_while_throttled(client):
-    user = UserFactory(email="owner@example.com")
-    for _ in range(5):
-        response = client.post("/accounts/login/", {"email": user.email, "password": "wrong"})
-        assert response.status_code == 200
-        assert "Неверная эл. почта или пароль" in response.content.decode()
-    response = client.post("/accounts/login/", {"email": user.email, "password": PASSWORD})
-    assert response.status_code == 429
-    assert "_auth_user_id" not in client.session
-    assert LoginAttempt.objects.filter(succeeded=False).count() == 5
 
 
 @pytest.mark.django_db

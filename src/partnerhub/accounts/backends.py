@@ -1,13 +1,18 @@
-"""Authentication backend: email (case-insensitive) and password."""
+"""Authentication backend: email (case-insensitive) and password, throttled (issue 14): every
+attempt with a request (the login page, the admin's login form) passes the login gate of
+``accounts.services`` first; one that must wait is refused without a password check."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib.auth.backends import ModelBackend
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
+from partnerhub.accounts import login_guard, services
 from partnerhub.accounts.models import User
+from partnerhub.core.audit import client_ip
 
 
 class EmailBackend(ModelBackend):
@@ -23,6 +28,19 @@ class EmailBackend(ModelBackend):
         email = (kwargs.get("email") or username or "").strip().lower()
         if not email or password is None:
             return None
+        if request is None:  # no client to throttle (a management command, a shell)
+            return self._check(email, password)
+        gate = services.login_attempt_start(
+            email=email, ip=client_ip(request), device=login_guard.device_for(request, email)
+        )
+        if gate.attempt_id is None:  # must wait: the password is not even checked
+            login_guard.mark_wait(request, gate.wait_seconds)
+            raise PermissionDenied
+        user = self._check(email, password)
+        services.login_attempt_finish(attempt_id=gate.attempt_id, succeeded=user is not None)
+        return user
+
+    def _check(self, email: str, password: str) -> User | None:
         user = User.objects.filter(email=email).first()
         if user is None:
             User().set_password(password)  # same time as a real check: no user enumeration

@@ -153,10 +153,12 @@ class Invitation(models.Model):
 
 
 class LoginAttempt(models.Model):
-    """A login attempt, kept to throttle password guessing by email and by IP."""
+    """A login attempt, kept to throttle password guessing per e-mail and IP, per IP and per
+    known device (``device``: the id of the device cookie the attempt came with, if valid)."""
 
     email = models.CharField(max_length=254, db_index=True)
     ip = models.GenericIPAddressField(null=True, blank=True, db_index=True)
+    device = models.CharField(max_length=32, blank=True, default="", db_index=True)
     succeeded = models.BooleanField(default=False)
     at = models.DateTimeField(default=timezone.now, db_index=True)
 

@@ -1,4 +1,5 @@
-"""Write use cases of identity: users, invitations, API tokens, login throttling.
+"""Write use cases of identity: users, invitations, API tokens, login throttling (issue 14:
+per e-mail and IP, per IP and per known device, with a progressive delay).
 
 Every function is one transaction; e-mails leave after commit through the outbox: a service
 emits an event (``accounts.invitation.created``) and the notifications app sends the mail.
@@ -6,7 +7,9 @@ emits an event (``accounts.invitation.created``) and the notifications app sends
 
 from __future__ import annotations
 
+import math
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -14,7 +17,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Count, Max, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -24,9 +27,10 @@ from django.utils.translation import gettext_lazy as _
 
 from partnerhub.accounts.models import ApiToken, Invitation, LoginAttempt, User, token_digest
 from partnerhub.accounts.roles import ROLES_BY_KIND, Role
-from partnerhub.core import audit
+from partnerhub.core import audit, clock
 from partnerhub.core.errors import Conflict, NotFound, ValidationFailed
 from partnerhub.core.outbox import emit
+from partnerhub.core.text import clean_name
 from partnerhub.partners.models import Organisation
 
 TOKEN_PREFIX = "ph_"
@@ -86,7 +90,7 @@ def user_create(
             _("Пользователь с такой эл. почтой уже зарегистрирован."),
             fields={"email": [_("Пользователь с такой эл. почтой уже зарегистрирован.")]},
         )
-    user = User(email=email, full_name=full_name.strip(), phone=phone.strip())
+    user = User(email=email, full_name=clean_name(full_name), phone=phone.strip())
     if password is not None:
         _check_password(password, user)
     is_admin = organisation is not None and organisation.is_vendor and role == Role.ADMINISTRATOR
@@ -213,7 +217,7 @@ def invitation_accept(
 ) -> User:
     """Accept an invitation: create the employee with the invited role. One use only."""
     now = now or timezone.now()
-    if not full_name.strip():
+    if not clean_name(full_name):
         raise ValidationFailed(_("Укажите ФИО."), fields={"full_name": [_("Обязательное поле.")]})
     with transaction.atomic():
         invitation = invitation_by_token(raw_token, now=now)
@@ -315,21 +319,83 @@ def api_token_revoke(*, organisation: Organisation, token_id: int) -> None:
     )
 
 
-def login_throttled(*, email: str, ip: str | None, now: datetime | None = None) -> bool:
-    """True when too many failed logins for this email (or ten times as many from this IP)
-    happened within the throttle window."""
-    now = now or timezone.now()
-    since = now - timedelta(seconds=settings.LOGIN_THROTTLE_WINDOW_SECONDS)
-    failures = LoginAttempt.objects.filter(at__gte=since, succeeded=False)
-    limit = settings.LOGIN_THROTTLE_ATTEMPTS
-    if failures.filter(email=email.strip().lower()).count() >= limit:
-        return True
-    return bool(ip) and failures.filter(ip=ip).count() >= limit * 10
+@dataclass(frozen=True)
+class LoginGate:
+    """The outcome of ``login_attempt_start``: either the attempt may check the password (its
+    row is ``attempt_id``) or it must wait ``wait_seconds`` more, checking nothing."""
+
+    attempt_id: int | None
+    wait_seconds: int
 
 
-def login_record(*, email: str, ip: str | None, succeeded: bool) -> None:
-    """Remember a login attempt; a success clears the failures of that email."""
-    email = email.strip().lower()
-    LoginAttempt.objects.create(email=email[:254], ip=ip or None, succeeded=succeeded)
-    if succeeded:
-        LoginAttempt.objects.filter(Q(email=email) & Q(succeeded=False)).delete()
+def login_delay(failures: int, free: int) -> int:
+    """Seconds the next attempt waits after ``failures`` failures of one scope: none for the
+    first ``free`` ones, then the base delay doubling with each failure, up to the cap
+    (3 free, base 2 s: 0, 0, 0, 2, 4, 8, ... 300)."""
+    if failures < free:
+        return 0
+    base = settings.LOGIN_THROTTLE_BASE_DELAY_SECONDS
+    cap = settings.LOGIN_THROTTLE_MAX_DELAY_SECONDS
+    return int(min(base * 2 ** min(failures - free, 32), cap))
+
+
+def _wait_seconds(failures: QuerySet[LoginAttempt], free: int, now: datetime) -> int:
+    found = failures.aggregate(count=Count("pk"), last=Max("at"))
+    delay = login_delay(found["count"], free)
+    if not delay:
+        return 0
+    last: datetime = found["last"]
+    remaining = (last + timedelta(seconds=delay) - now).total_seconds()
+    return max(0, math.ceil(remaining))
+
+
+def login_attempt_start(
+    *, email: str, ip: str | None, device: str = "", now: datetime | None = None
+) -> LoginGate:
+    """Begin a login attempt: record it (as failed until ``login_attempt_finish``) and tell
+    whether it may check the password now.
+
+    Failures within the window are counted per scope, each with a progressive delay
+    (``login_delay``): from a known device (``device``: its cookie is valid for this e-mail)
+    only that device's failures count, so failures from other IPs or devices never block it;
+    otherwise the failures of this e-mail from this IP and, with a higher allowance, of any
+    e-mail from this IP. So guessing from one address slows that address down, and nobody
+    can lock the real user out from elsewhere.
+
+    The attempt is recorded before the count and the count takes only the attempts recorded
+    before it, so parallel attempts are ordered by the database: each sees those ahead of it.
+    A refused attempt is deleted again: waiting attempts do not lengthen the wait.
+    """
+    now = now or clock.now()
+    email = email.strip().lower()[:254]
+    ip = ip or None
+    attempt = LoginAttempt.objects.create(email=email, ip=ip, device=device, at=now)
+    window = timedelta(seconds=settings.LOGIN_THROTTLE_WINDOW_SECONDS)
+    earlier = LoginAttempt.objects.filter(succeeded=False, at__gte=now - window, pk__lt=attempt.pk)
+    free = settings.LOGIN_THROTTLE_FREE_FAILURES
+    if device:
+        scopes = [(earlier.filter(email=email, device=device), free)]
+    else:
+        anonymous = earlier.filter(device="")
+        scopes = [(anonymous.filter(email=email, ip=ip), free)]
+        if ip is not None:
+            scopes.append((anonymous.filter(ip=ip), settings.LOGIN_THROTTLE_IP_FREE_FAILURES))
+    wait = max(_wait_seconds(failures, limit, now) for failures, limit in scopes)
+    if wait:
+        LoginAttempt.objects.filter(pk=attempt.pk).delete()
+        return LoginGate(attempt_id=None, wait_seconds=wait)
+    return LoginGate(attempt_id=attempt.pk, wait_seconds=0)
+
+
+@transaction.atomic
+def login_attempt_finish(*, attempt_id: int, succeeded: bool) -> None:
+    """Close an attempt; a success forgives the failures of its e-mail from the same IP or the
+    same device (the user's own typos), not anybody else's."""
+    if not succeeded:
+        return
+    attempt = LoginAttempt.objects.filter(pk=attempt_id).first()
+    if attempt is None:
+        return
+    LoginAttempt.objects.filter(pk=attempt_id).update(succeeded=True)
+    same_place = Q(device=attempt.device) if attempt.device else Q(device="", ip=attempt.ip)
+    LoginAttempt.objects.filter(same_place, email=attempt.email, succeeded=False).delete()

@@ -1,4 +1,5 @@
-"""Identity pages: login (throttled), logout, password reset, accepting an invitation."""
+"""Identity pages: login (throttled per IP, per e-mail and IP, known devices apart), logout,
+password reset, accepting an invitation."""
 
 from __future__ import annotations
 
@@ -14,10 +15,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from partnerhub.accounts import services
+from partnerhub.accounts import login_guard, services
 from partnerhub.accounts.forms import InvitationAcceptForm, LoginForm, QueuedPasswordResetForm
 from partnerhub.core.access import AUTHENTICATED, PUBLIC, access
-from partnerhub.core.audit import client_ip
 from partnerhub.core.errors import ApplicationError, NotFound
 from partnerhub.core.forms import add_service_errors
 
@@ -25,21 +25,26 @@ from partnerhub.core.forms import add_service_errors
 @access(PUBLIC)
 @require_http_methods(["GET", "POST"])
 def login_view(request: HttpRequest) -> HttpResponse:
-    """Log in by email and password; after too many failures the form refuses for a while."""
+    """Log in by email and password. After repeated failures the next attempt waits (429 with
+    ``Retry-After``, the password unchecked); a success marks this browser as a known device of
+    the user, which failures elsewhere do not slow down (see ``accounts.login_guard``)."""
     form = LoginForm(request.POST or None)
     next_url = request.POST.get("next") or request.GET.get("next") or ""
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"]
-        ip = client_ip(request)
-        if services.login_throttled(email=email, ip=ip):
+        user = authenticate(request, email=email, password=form.cleaned_data["password"])
+        wait = login_guard.wait_of(request)
+        if wait:
             form.add_error(
-                None, _("Слишком много неудачных попыток входа. Попробуйте через 15 минут.")
+                None,
+                _("Слишком много неудачных попыток входа. Повторите через %(seconds)d с.")
+                % {"seconds": wait},
             )
-            return render(
+            response = render(
                 request, "accounts/login.html", {"form": form, "next": next_url}, status=429
             )
-        user = authenticate(request, email=email, password=form.cleaned_data["password"])
-        services.login_record(email=email, ip=ip, succeeded=user is not None)
+            response["Retry-After"] = str(wait)
+            return response
         if user is None:
             form.add_error(None, _("Неверная эл. почта или пароль."))
         else:
@@ -47,7 +52,9 @@ def login_view(request: HttpRequest) -> HttpResponse:
             safe = url_has_allowed_host_and_scheme(
                 next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
             )
-            return redirect(next_url if next_url and safe else "home")
+            response = redirect(next_url if next_url and safe else "home")
+            login_guard.remember_device(request, response, user.email)
+            return response
     return render(request, "accounts/login.html", {"form": form, "next": next_url})
 
 

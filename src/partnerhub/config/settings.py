@@ -175,9 +175,6 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-# Failed logins allowed per e-mail (and, ten times as many, per IP) within the window.
-LOGIN_THROTTLE_ATTEMPTS = 5
-LOGIN_THROTTLE_WINDOW_SECONDS = 15 * 60
 INVITATION_TTL_DAYS = 7
 # Idempotency-Key rows of write API requests are kept this long; an hourly task deletes the rest.
 IDEMPOTENCY_KEY_TTL_HOURS = 24
@@ -337,7 +334,6 @@ LEAD_IMPORT_MAX_ROWS = int(ENV.get("LEAD_IMPORT_MAX_ROWS") or 5_000)
 # -- outgoing requests to addresses partners give (core.netguard) --
 
 # -- input limits (no server error from any input) --
-
 #: Dates and times taken from the API, forms and referral events lie in these years (core.input).
 INPUT_YEAR_MIN = int(ENV.get("INPUT_YEAR_MIN") or 2000)
 INPUT_YEAR_MAX = int(ENV.get("INPUT_YEAR_MAX") or 2100)
@@ -360,6 +356,21 @@ DATABASE_UNAVAILABLE_RETRY_AFTER_SECONDS = int(
 )
 
 # -- abuse limits (login throttling, free-form event data) and exports --
+#: Login throttling (accounts.services.login_attempt_start): failed logins count this long.
+LOGIN_THROTTLE_WINDOW_SECONDS = int(ENV.get("LOGIN_THROTTLE_WINDOW_SECONDS") or 15 * 60)
+#: Failures of one e-mail from one IP (or from one known device) that cost no wait; each further
+#: failure makes the next attempt wait, the wait doubling from the base delay up to the cap.
+LOGIN_THROTTLE_FREE_FAILURES = int(ENV.get("LOGIN_THROTTLE_FREE_FAILURES") or 3)
+#: Failures from one IP, whatever the e-mails, that cost no wait (one address trying many users).
+LOGIN_THROTTLE_IP_FREE_FAILURES = int(ENV.get("LOGIN_THROTTLE_IP_FREE_FAILURES") or 20)
+#: The first wait after the free failures (seconds); it doubles with every further failure.
+LOGIN_THROTTLE_BASE_DELAY_SECONDS = int(ENV.get("LOGIN_THROTTLE_BASE_DELAY_SECONDS") or 2)
+#: The longest wait (seconds).
+LOGIN_THROTTLE_MAX_DELAY_SECONDS = int(ENV.get("LOGIN_THROTTLE_MAX_DELAY_SECONDS") or 5 * 60)
+#: The signed known-device cookie set on a successful login: its name...
+LOGIN_DEVICE_COOKIE_NAME = "ph_device"
+#: ...and its lifetime (days); a login from such a device ignores failures from elsewhere.
+LOGIN_DEVICE_COOKIE_DAYS = int(ENV.get("LOGIN_DEVICE_COOKIE_DAYS") or 365)
 
 # -- request guard: NUL and non-UTF-8 in URLs (400), oversized bodies (413) (core.request_guard) --
 #: Body limits of views that take more than DATA_UPLOAD_MAX_MEMORY_SIZE, by URL name (checked on
