@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import socket
 import time
 
 import pytest
@@ -221,10 +222,7 @@ def test_local_address_is_refused_at_send_time_when_not_allowed(receiver, settin
 
     assert partner.requests == []
     [attempt] = WebhookAttempt.objects.all()
-    assert (attempt.outcome, attempt.error) == (
-        AttemptOutcome.BLOCKED,
-        "only https endpoints are called",
-    )
+    assert (attempt.outcome, attempt.error) == (AttemptOutcome.BLOCKED, "scheme http is not called")
     assert webhook_delivery(event).state == DeliveryState.PENDING
 
 
@@ -255,3 +253,32 @@ def test_connection_refused_is_logged_and_retried():
     assert attempt.outcome == AttemptOutcome.CONNECTION_ERROR
     assert "refused" in attempt.error.lower()
     assert webhook_delivery(event).next_attempt_at == T0 + dt.timedelta(seconds=10)
+
+
+def test_a_name_that_resolves_to_a_private_address_when_sending_is_blocked(
+    receiver, settings, monkeypatch
+):
+    """DNS rebinding: public when the endpoint was saved, 127.0.0.1 (the receiver) when the
+    attempt connects. The attempt is refused before connecting; the log says why (staff)."""
+    settings.WEBHOOK_ALLOW_LOCAL = False
+    answers = iter([["93.184.216.34"], ["127.0.0.1"]])
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host != "hooks.alfa.example":
+            return real(host, port, *args, **kwargs)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port)) for a in next(answers)]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    org = OrganisationFactory()
+    webhook_endpoint_create(organisation=org, url=f"https://hooks.alfa.example:{receiver.port}/h")
+    partner = answering(receiver, Receiver(200), path="/h")
+    event = emit("partners.enrolment.applied", {}, organisation_id=org.pk)
+
+    deliver_due()
+
+    assert partner.requests == []
+    [attempt] = WebhookAttempt.objects.all()
+    assert attempt.outcome == AttemptOutcome.BLOCKED
+    assert attempt.error == "hooks.alfa.example resolves to 127.0.0.1 (loopback)"
+    assert webhook_delivery(event).state == DeliveryState.PENDING

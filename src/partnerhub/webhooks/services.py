@@ -7,7 +7,8 @@ Decisions the issue left open:
 
 - the **secret** is generated here and shown once, right after creation (like API tokens); a
   partner who lost it creates a new endpoint and deletes the old one;
-- **http** and local addresses are refused unless ``WEBHOOK_ALLOW_LOCAL`` is on (``transport``);
+- **http** and local addresses are refused unless ``WEBHOOK_ALLOW_LOCAL`` is on
+  (``core.netguard``, when the endpoint is saved and when each request connects);
 - a **switched-off or deleted** endpoint is not called: deliveries already queued for it end
   without a request (nothing to log against a deleted endpoint);
 - an organisation has at most ``WEBHOOK_MAX_ENDPOINTS`` endpoints.
@@ -31,7 +32,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from partnerhub.core import audit, clock
+from partnerhub.core import audit, clock, netguard
 from partnerhub.core.errors import ValidationFailed
 from partnerhub.core.models.outbox import OutboxDelivery, OutboxEvent
 from partnerhub.partners.models import Organisation
@@ -60,7 +61,8 @@ class WebhookFailed(Exception):
 
 def clean_url(url: str) -> str:
     """The endpoint URL, stripped; ``ValidationFailed`` naming the ``url`` field when the
-    address is not one we call (see ``transport``)."""
+    address is not one we call (``core.netguard``: the spelling and the host's DNS answer now;
+    the address is checked again whenever a request connects)."""
     url = url.strip()
     allow_local: bool = settings.WEBHOOK_ALLOW_LOCAL
     parts = urlsplit(url)
@@ -71,13 +73,24 @@ def clean_url(url: str) -> str:
         problem = _("Укажите адрес целиком, например https://crm.example.ru/hooks/partnerhub.")
     elif parts.username or parts.password:
         problem = _("Адрес не должен содержать логин и пароль.")
-    elif not allow_local and (
-        transport.is_local_name(parts.hostname) or transport.non_public_address(parts.hostname)
-    ):
-        problem = _("Адрес должен быть доступен из интернета, а не только из вашей сети.")
+    else:
+        try:
+            netguard.check_url(url, allow_local=allow_local)
+        except netguard.DestinationRefused as refused:
+            problem = _destination_problem(refused)
     if problem is not None:
         raise ValidationFailed(problem, fields={"url": [problem]})
     return url
+
+
+def _destination_problem(refused: netguard.DestinationRefused) -> str:
+    if refused.reason == "scheme":
+        return _("Адрес должен начинаться с https://.")
+    if refused.reason == "malformed":
+        return _("Укажите адрес целиком, например https://crm.example.ru/hooks/partnerhub.")
+    if refused.reason == "unresolvable":
+        return _("Сервер с таким адресом не найден. Проверьте адрес.")
+    return _("Адрес должен быть доступен из интернета, а не только из вашей сети.")
 
 
 def clean_event_types(patterns: Iterable[str]) -> list[str]:
@@ -208,8 +221,9 @@ def webhook_send(*, endpoint: WebhookEndpoint, event: OutboxEvent) -> WebhookAtt
     status: int | None = None
     outcome, error = AttemptOutcome.OK, ""
     try:
-        transport.check_destination(endpoint.url, allow_local=allow_local)
-        status = transport.post(endpoint.url, body, headers, timeout=timeout).status
+        status = transport.post(
+            endpoint.url, body, headers, timeout=timeout, allow_local=allow_local
+        ).status
     except transport.TransportError as exc:
         outcome, error, status = AttemptOutcome(exc.outcome), exc.detail, exc.status
     attempt = _attempt_record(

@@ -1,36 +1,30 @@
-"""The HTTP side of webhooks: where a request may go, and one POST with a timeout.
+"""The HTTP side of webhooks: one POST with a timeout, through the one guard of outgoing
+requests (``core.netguard``), since the request goes from our server to an address a partner
+typed:
 
-Standard library only (``urllib.request``; httpx/requests are not dependencies). Choices made
-here, since the request goes from our server to an address a partner typed:
-
-- **Destinations.** Unless ``WEBHOOK_ALLOW_LOCAL`` is on (development, tests), only ``https``
-  URLs whose host resolves to public addresses are called: no loopback, private, link-local or
-  reserved addresses, so an endpoint cannot make our server probe its own network. The host is
-  checked when the endpoint is saved (syntax) and again before every request (DNS). The second
-  check resolves the name once more than the connection does, so a DNS answer that changes in
-  between is not caught; a network egress policy is the complete answer.
+- **Destinations.** Unless ``WEBHOOK_ALLOW_LOCAL`` is on (development, tests), only ``https``,
+  and the connection is made only to a public address the host resolves to at that moment
+  (DNS rebinding does not pass); the endpoint is checked when it is saved too.
 - **No redirects.** A 3xx answer is a failure like any other non-2xx: following it would turn
   the POST into a GET and could lead anywhere.
 - **No proxies from the environment** (settings are read once in ``config.settings``).
 - ``timeout`` bounds the connection and each read, not the whole exchange.
+
+``TransportError.detail`` says what happened for the staff log (the receiver's status and the
+start of its answer); the partner's pages show the outcome only.
 """
 
 from __future__ import annotations
 
-import http.client
-import ipaddress
-import socket
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import urlsplit
 
+import httpx
+
+from partnerhub.core import netguard
 from partnerhub.webhooks.models import AttemptOutcome
 
 #: How much of an error answer is kept in the delivery log.
 EXCERPT_BYTES = 300
-LOCAL_SUFFIXES = (".localhost", ".local", ".internal", ".lan", ".home.arpa")
 
 
 @dataclass(frozen=True)
@@ -50,82 +44,38 @@ class TransportError(Exception):
         self.status = status
 
 
-def is_local_name(host: str) -> bool:
-    """True for names that only make sense inside a network (``localhost``, ``*.local``...)."""
-    host = host.lower().rstrip(".")
-    return host == "localhost" or host.endswith(LOCAL_SUFFIXES)
-
-
-def non_public_address(host: str) -> str | None:
-    """The address itself when ``host`` is an IP literal that is not public, else None."""
-    try:
-        address = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return None
-    return None if address.is_global else str(address)
-
-
-def check_destination(url: str, *, allow_local: bool) -> None:
-    """Refuse (``TransportError`` BLOCKED) a request our policy does not allow."""
-    if allow_local:
-        return
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.scheme != "https":
-        raise TransportError(AttemptOutcome.BLOCKED, "only https endpoints are called")
-    if not host or is_local_name(host) or non_public_address(host):
-        raise TransportError(AttemptOutcome.BLOCKED, f"{host or 'no host'} is not a public host")
-    try:
-        infos = socket.getaddrinfo(host, parts.port or 443, proto=socket.IPPROTO_TCP)
-    except OSError as exc:
-        raise TransportError(AttemptOutcome.CONNECTION_ERROR, f"cannot resolve {host}") from exc
-    for info in infos:
-        address = str(info[4][0])
-        if non_public_address(address):
-            raise TransportError(
-                AttemptOutcome.BLOCKED, f"{host} resolves to a non-public address {address}"
-            )
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """Turn every redirect into an error answer (``HTTPError``)."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
-
-
-def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float) -> Response:
+def post(
+    url: str, body: bytes, headers: dict[str, str], *, timeout: float, allow_local: bool
+) -> Response:
     """POST ``body``; a 2xx answer returns, anything else raises ``TransportError``."""
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 - the scheme is checked when the endpoint is saved
     try:
-        with _OPENER.open(request, timeout=timeout) as response:
-            return Response(status=response.status)
-    except urllib.error.HTTPError as exc:
-        excerpt = _excerpt(exc)
-        detail = f"HTTP {exc.code}" + (f": {excerpt}" if excerpt else "")
-        raise TransportError(AttemptOutcome.HTTP_ERROR, detail, status=exc.code) from exc
-    except TimeoutError as exc:
-        raise _timeout(timeout) from exc
-    except urllib.error.URLError as exc:
-        if isinstance(exc.reason, TimeoutError):
-            raise _timeout(timeout) from exc
-        raise TransportError(AttemptOutcome.CONNECTION_ERROR, str(exc.reason)) from exc
-    except (http.client.HTTPException, OSError) as exc:
+        with (
+            netguard.guarded_client(allow_local=allow_local, timeout=timeout) as client,
+            client.stream("POST", url, content=body, headers=headers) as response,
+        ):
+            if 200 <= response.status_code < 300:
+                return Response(status=response.status_code)
+            excerpt = _excerpt(response)
+    except netguard.DestinationRefused as exc:
+        raise TransportError(AttemptOutcome.BLOCKED, exc.detail) from exc
+    except httpx.TimeoutException as exc:
+        raise TransportError(AttemptOutcome.TIMEOUT, f"no answer within {timeout:g} s") from exc
+    except httpx.HTTPError as exc:
         detail = f"{type(exc).__name__}: {exc}".rstrip(": ")
         raise TransportError(AttemptOutcome.CONNECTION_ERROR, detail) from exc
+    status = response.status_code
+    detail = f"HTTP {status}" + (f": {excerpt}" if excerpt else "")
+    raise TransportError(AttemptOutcome.HTTP_ERROR, detail, status=status)
 
 
-def _timeout(timeout: float) -> TransportError:
-    return TransportError(AttemptOutcome.TIMEOUT, f"no answer within {timeout:g} s")
-
-
-def _excerpt(error: urllib.error.HTTPError) -> str:
+def _excerpt(response: httpx.Response) -> str:
     """The start of an error answer's body, on one line ("" when it cannot be read)."""
+    raw = b""
     try:
-        raw = error.read(EXCERPT_BYTES)
-    except (OSError, http.client.HTTPException):
+        for chunk in response.iter_bytes():
+            raw += chunk
+            if len(raw) >= EXCERPT_BYTES:
+                break
+    except httpx.HTTPError:
         return ""
-    return " ".join(raw.decode("utf-8", "replace").split())
+    return " ".join(raw[:EXCERPT_BYTES].decode("utf-8", "replace").split())

@@ -4,6 +4,8 @@ token masked, and another partner's connection out of sight."""
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 from django.urls import reverse
 
@@ -15,6 +17,10 @@ pytestmark = pytest.mark.django_db
 
 URL = reverse("cabinet:lead_crm")
 TOKEN = "s3cr3tt0ken0123"
+GENERIC_FAILURE = (
+    "Портал не ответил на проверочный запрос или ответил ошибкой. "
+    "Проверьте адрес и попробуйте ещё раз."
+)
 
 
 def field_errors(response, name: str) -> list[str]:
@@ -72,9 +78,7 @@ def test_a_portal_that_does_not_answer_is_named_on_the_field(login_as, fake_crm)
     response = login_as("a:owner").post(URL, {"webhook_url": fake_crm.webhook_url})
 
     assert response.status_code == 400
-    assert field_errors(response, "webhook_url") == [
-        "Портал не ответил. Проверьте адрес и попробуйте ещё раз."
-    ]
+    assert field_errors(response, "webhook_url") == [GENERIC_FAILURE]
 
 
 def test_the_page_masks_the_token_and_shows_the_inbound_address_to_the_owner(login_as, connected):
@@ -190,3 +194,71 @@ def test_the_owner_replaces_the_inbound_address_and_the_old_one_stops_answering(
     assert client.post(f"/hooks/crm/{old_secret}/", {"event": "ONCRMDEALUPDATE"}).status_code == 404
     page = login_as("a:owner").get(reverse("cabinet:lead_crm")).content.decode()
     assert f"/hooks/crm/{connected.inbound_secret}/" in page
+
+
+@pytest.mark.parametrize("kind", ["500", "limit", "timeout"])
+def test_every_failure_of_the_check_call_reads_the_same_and_never_the_portals_text(
+    login_as, fake_crm, kind
+):
+    fake_crm.fail("crm.category.list", kind, sleep=1.0 if kind == "timeout" else 0.0)
+
+    response = login_as("a:owner").post(URL, {"webhook_url": fake_crm.webhook_url})
+
+    assert field_errors(response, "webhook_url") == [GENERIC_FAILURE]
+    body = response.content.decode()
+    for remote in ("QUERY_LIMIT_EXCEEDED", "Too many requests", "Internal Server Error", "503"):
+        assert remote not in body
+
+
+def test_a_refused_connection_reads_like_a_portal_that_did_not_answer(login_as, fake_crm):
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+
+    response = login_as("a:owner").post(
+        URL, {"webhook_url": f"http://127.0.0.1:{port}/rest/1/{TOKEN}/"}
+    )
+
+    assert field_errors(response, "webhook_url") == [GENERIC_FAILURE]
+    assert "refused" not in response.content.decode().lower()
+
+
+def test_the_log_shows_our_outcome_never_the_portals_answer_or_the_kind_of_failure(
+    login_as, connected
+):
+    for outcome, status, detail in [
+        (CrmCallOutcome.ERROR, 503, "QUERY_LIMIT_EXCEEDED: Too many requests"),
+        (CrmCallOutcome.HTTP_ERROR, 502, "HTTP 502: upstream db-7.internal down"),
+        (CrmCallOutcome.TIMEOUT, None, "no answer within 10 s"),
+        (CrmCallOutcome.NETWORK, None, "ConnectError: [Errno 111] Connection refused"),
+    ]:
+        CrmCall.objects.create(
+            connection=connected,
+            method="crm.deal.add",
+            outcome=outcome,
+            status=status,
+            detail=detail,
+            duration_ms=10_000 if outcome == CrmCallOutcome.TIMEOUT else 3,
+        )
+
+    body = login_as("a:owner").get(URL).content.decode()
+
+    log = body[body.index('id="crm-log"') :]
+    assert log.count("Не выполнено") == 4
+    assert log.count("Портал не ответил или ответил ошибкой.") == 4
+    for remote in (
+        "QUERY_LIMIT_EXCEEDED",
+        "Too many requests",
+        "db-7.internal",
+        "503",
+        "502",
+        "no answer",
+        "refused",
+        "Нет ответа",
+        "Сбой соединения",
+        "Ошибка HTTP",
+        "Ошибка CRM",
+        "10000 мс",
+    ):
+        assert remote not in log

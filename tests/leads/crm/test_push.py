@@ -188,7 +188,12 @@ def test_a_crm_failing_every_time_keeps_the_delivery_for_later_and_tells_the_par
     deliver_due()
 
     connected.refresh_from_db()
-    assert connected.last_error == f"№{deal.pk}: HTTP 500: Internal Server Error"
+    assert connected.last_error == (
+        f"№{deal.pk}: не передана: портал не ответил или ответил ошибкой, передача повторится"
+    )
+    assert CrmCall.objects.filter(outcome=CrmCallOutcome.HTTP_ERROR).first().detail == (
+        "HTTP 500: Internal Server Error"
+    ), "the staff log keeps the portal's answer"
     assert push_deliveries().get().state == DeliveryState.PENDING
     assert not CrmDealLink.objects.filter(deal=deal).exists()
 

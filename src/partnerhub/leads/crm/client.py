@@ -9,9 +9,10 @@ while retries here belong to the outbox).
 
 What one ``CrmClient.call()`` does:
 
-- **Destination policy** as for outgoing webhooks (``webhooks.transport``): unless
-  ``CRM_ALLOW_LOCAL`` is on, only ``https`` to a host that resolves to public addresses; no
-  redirects, no proxies from the environment.
+- **Destination policy**: the one guard of outgoing requests (``core.netguard``): unless
+  ``CRM_ALLOW_LOCAL`` is on, only ``https``, connected only to a public address the host
+  resolves to at connection time; no redirects, no proxies from the environment. A refused
+  address is logged as BLOCKED (not retryable).
 - **Rate limit** of ``CRM_REQUESTS_PER_SECOND`` per portal, across processes: the next free
   moment lives on the ``CrmConnection`` row (``next_slot_at``); a call reserves it with a
   compare-and-set UPDATE (``WHERE next_slot_at = <seen>``; the loser reads again), then sleeps
@@ -31,7 +32,6 @@ import datetime as dt
 import json
 import logging
 import re
-import socket
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -40,9 +40,8 @@ from urllib.parse import urlsplit
 import httpx
 from django.conf import settings
 
-from partnerhub.core import clock
+from partnerhub.core import clock, netguard
 from partnerhub.leads.models import CrmCall, CrmCallOutcome, CrmConnection, Deal
-from partnerhub.webhooks.transport import is_local_name, non_public_address
 
 logger = logging.getLogger(__name__)
 
@@ -103,35 +102,16 @@ def host_of(webhook_url: str) -> str:
 
 
 def check_destination(webhook_url: str, *, allow_local: bool) -> None:
-    """Refuse (``CrmError``, outcome BLOCKED) an address our policy does not call."""
-    if allow_local:
-        return
-    parts = urlsplit(webhook_url)
-    host = parts.hostname or ""
-    if parts.scheme != "https":
-        raise CrmError(
-            "only https portals are called", outcome=CrmCallOutcome.BLOCKED, retryable=False
-        )
-    if not host or is_local_name(host) or non_public_address(host):
-        raise CrmError(
-            f"{host or 'no host'} is not a public host",
-            outcome=CrmCallOutcome.BLOCKED,
-            retryable=False,
-        )
+    """Refuse (``CrmError``, outcome BLOCKED) an address the guard refuses by its spelling; the
+    address connected to is checked again when the call connects."""
     try:
-        infos = socket.getaddrinfo(host, parts.port or 443, proto=socket.IPPROTO_TCP)
-    except OSError as exc:
-        raise CrmError(
-            f"cannot resolve {host}", outcome=CrmCallOutcome.NETWORK, retryable=True
-        ) from exc
-    for info in infos:
-        address = str(info[4][0])
-        if non_public_address(address):
-            raise CrmError(
-                f"{host} resolves to a non-public address {address}",
-                outcome=CrmCallOutcome.BLOCKED,
-                retryable=False,
-            )
+        netguard.check_syntax(webhook_url, allow_local=allow_local)
+    except netguard.DestinationRefused as refused:
+        raise _blocked(refused) from None
+
+
+def _blocked(refused: netguard.DestinationRefused) -> CrmError:
+    return CrmError(refused.detail, outcome=CrmCallOutcome.BLOCKED, retryable=False)
 
 
 def reserve_slot(connection_id: int, *, now: dt.datetime | None = None) -> float:
@@ -177,11 +157,10 @@ class CrmClient:
     """Calls REST methods of one partner's portal. Use outside a transaction: a call sleeps for
     its rate-limit slot and waits for the network."""
 
-    def __init__(self, connection: CrmConnection, *, transport: httpx.BaseTransport | None = None):
+    def __init__(self, connection: CrmConnection):
         self.connection = connection
         self.host = host_of(connection.webhook_url)
         self.last_call: CrmCall | None = None
-        self._transport = transport
 
     def call(
         self, method: str, params: dict[str, Any] | None = None, *, deal: Deal | None = None
@@ -200,7 +179,7 @@ class CrmClient:
         if wait > 0:
             time.sleep(wait)
         started = time.monotonic()
-        answer = self._send(method, params or {})
+        answer = self._send(method, params or {}, allow_local=allow_local)
         duration_ms = int((time.monotonic() - started) * 1000)
         self._log(method, deal, answer, duration_ms)
         if answer.error is not None:
@@ -208,18 +187,17 @@ class CrmClient:
             raise answer.error
         return answer.result
 
-    def _send(self, method: str, params: dict[str, Any]) -> _Answer:
+    def _send(self, method: str, params: dict[str, Any], *, allow_local: bool) -> _Answer:
         url = f"{self.connection.webhook_url}{method}.json"
         timeout: float = settings.CRM_TIMEOUT_SECONDS
         try:
-            with httpx.Client(
-                timeout=httpx.Timeout(timeout),
-                follow_redirects=False,
-                trust_env=False,
-                transport=self._transport,
-                headers={"User-Agent": USER_AGENT},
+            with netguard.guarded_client(
+                allow_local=allow_local, timeout=timeout, headers={"User-Agent": USER_AGENT}
             ) as http:
                 response = http.post(url, json=params)
+        except netguard.DestinationRefused as refused:
+            error = _blocked(refused)
+            return _Answer(error.outcome, None, error.detail, error=error)
         except httpx.TimeoutException:
             return _failure(CrmCallOutcome.TIMEOUT, None, f"no answer within {timeout:g} s", True)
         except httpx.HTTPError as exc:

@@ -2,10 +2,12 @@
 webhook, switch the push off.
 
 ``crm_connect`` checks the address (``https://<portal>/rest/<user>/<token>/``, a public host
-unless ``CRM_ALLOW_LOCAL``) and then calls the portal once (``crm.category.list`` of deals: it
-needs the webhook's CRM permission, which the push needs too); any failure is a
-``ValidationFailed`` naming the ``webhook_url`` field and nothing is saved. The check is made
-before the transaction (no database lock is held during a network call).
+unless ``CRM_ALLOW_LOCAL``: the spelling and the host's DNS answer, by ``core.netguard``, which
+checks the address again when the call connects) and then calls the portal once
+(``crm.category.list`` of deals: it needs the webhook's CRM permission, which the push needs
+too); any failure is a ``ValidationFailed`` naming the ``webhook_url`` field and nothing is
+saved. The check is made before the transaction (no database lock is held during a network
+call).
 
 Decisions the brief left open:
 
@@ -17,6 +19,10 @@ Decisions the brief left open:
   portal can be connected again without duplicates; the inbound webhook of ours answers 404
   meanwhile.
 - the audit rows carry the portal's host, never the token.
+- what the partner reads of a failed check call is ours, never the portal's text or code, and
+  the same whether the portal refused the connection, did not answer or answered with an
+  unexpected error (issue 14: such differences let one scan ports); only the REST error codes
+  that say what to fix in the webhook (its permissions, its token) get their own message.
 """
 
 from __future__ import annotations
@@ -30,12 +36,11 @@ from django.db import transaction
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from partnerhub.core import audit
+from partnerhub.core import audit, netguard
 from partnerhub.core.errors import ValidationFailed
 from partnerhub.leads.crm.client import CrmClient, CrmError, host_of
 from partnerhub.leads.models import CrmCallOutcome, CrmConnection, CrmDealLink, new_inbound_secret
 from partnerhub.partners.models import Organisation
-from partnerhub.webhooks.transport import is_local_name, non_public_address
 
 FIELD = "webhook_url"
 _REST_PATH = re.compile(r"^/rest/\d+/[A-Za-z0-9_-]+/$")
@@ -64,8 +69,7 @@ def clean_webhook_url(raw: str) -> str:
         raise _refuse(_("Адрес должен начинаться с https://, %(example)s.") % {"example": example})
     if not parts.hostname or parts.username or parts.password or parts.query or parts.fragment:
         raise _refuse(_("Укажите адрес вебхука целиком, %(example)s.") % {"example": example})
-    if not allow_local and (is_local_name(parts.hostname) or non_public_address(parts.hostname)):
-        raise _refuse(_("Адрес портала должен быть доступен из интернета."))
+    _check_destination(url, allow_local=allow_local, resolve=False, example=example)
     if not _REST_PATH.match(parts.path):
         raise _refuse(
             _("Это не адрес входящего вебхука: он выглядит так: %(example)s.")
@@ -73,25 +77,39 @@ def clean_webhook_url(raw: str) -> str:
         )
     if len(url) > 500:
         raise _refuse(_("Слишком длинный адрес."))
+    _check_destination(url, allow_local=allow_local, resolve=True, example=example)
     return url
+
+
+def _check_destination(url: str, *, allow_local: bool, resolve: bool, example: Promise) -> None:
+    """The guard's save-time check (spelling, then the host's DNS answer), as a field error."""
+    try:
+        netguard.check_url(url, allow_local=allow_local, resolve=resolve)
+    except netguard.DestinationRefused as refused:
+        if refused.reason == "malformed":
+            raise _refuse(
+                _("Укажите адрес вебхука целиком, %(example)s.") % {"example": example}
+            ) from None
+        if refused.reason == "unresolvable":
+            raise _refuse(_("Портал с таким адресом не найден. Проверьте адрес.")) from None
+        raise _refuse(_("Адрес портала должен быть доступен из интернета.")) from None
 
 
 def _check_message(error: CrmError) -> str | Promise:
     """What the partner reads when the portal did not accept the check call."""
     if error.outcome == CrmCallOutcome.BLOCKED:
         return _("Адрес портала должен быть доступен из интернета.")
-    if error.outcome in {CrmCallOutcome.TIMEOUT, CrmCallOutcome.NETWORK}:
-        return _("Портал не ответил. Проверьте адрес и попробуйте ещё раз.")
-    code = error.code.upper()
-    if code in _AUTH_CODES or error.status == 401:
+    code = error.code.upper() if error.outcome == CrmCallOutcome.ERROR else ""
+    if code in _AUTH_CODES:
         return _("Портал не принял вебхук: проверьте адрес, вебхук мог быть удалён.")
-    if code in _SCOPE_CODES or error.status == 403:
+    if code in _SCOPE_CODES:
         return _("У вебхука нет доступа к CRM: включите в его настройках право «CRM».")
-    if error.status == 404 or code == "ERROR_METHOD_NOT_FOUND":
+    if code == "ERROR_METHOD_NOT_FOUND":
         return _("По этому адресу нет входящего вебхука портала.")
-    return _("Портал ответил ошибкой (%(detail)s). Попробуйте ещё раз.") % {
-        "detail": error.code or error.status or error.outcome
-    }
+    return _(
+        "Портал не ответил на проверочный запрос или ответил ошибкой. "
+        "Проверьте адрес и попробуйте ещё раз."
+    )
 
 
 def crm_connect(*, organisation: Organisation, webhook_url: str, by: Any) -> CrmConnection:

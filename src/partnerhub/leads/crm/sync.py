@@ -147,7 +147,7 @@ def deal_push(deal_id: int) -> CrmDealLink | None:
             link = _create_remote(client, deal)
         _push_stage(client, deal, link)
     except CrmError as error:
-        _note_problem(connection, deal, error.detail)
+        _note_problem(connection, deal, _failure_note(error))
         raise
     _clear_problem(connection, deal)
     return link
@@ -365,7 +365,7 @@ def deal_pull(deal_id: int) -> PullResult:
     try:
         remote = client.call("crm.deal.get", {"id": link.remote_deal_id}, deal=link.deal)
     except CrmError as error:
-        _note_problem(link.connection, link.deal, error.detail)
+        _note_problem(link.connection, link.deal, _failure_note(error))
         raise
     return apply_remote(link, remote if isinstance(remote, dict) else {}, client.last_call)
 
@@ -482,6 +482,14 @@ def _problem_prefix(deal: Deal) -> str:
     """Problems are kept per deal (``№<id>: ...``), language-neutral, so that the deal's next
     success clears its own problem and no other."""
     return f"№{deal.pk}: "
+
+
+def _failure_note(error: CrmError) -> str:
+    """What the partner reads of a failed call: ours, never the portal's text or code (the
+    call's log row keeps the detail for staff), and one text for every way the portal failed."""
+    if error.outcome == CrmCallOutcome.BLOCKED:
+        return _("не передана: адрес портала запрещён, подключите CRM заново")
+    return _("не передана: портал не ответил или ответил ошибкой, передача повторится")
 
 
 def _note_problem(connection: CrmConnection, deal: Deal, detail: str) -> None:
