@@ -14,6 +14,11 @@ override is listed in the README:
 - ``DEBUG`` (off by default), ``HTTPS`` (secure cookies and HSTS behind a TLS proxy)
 - ``VAR_DIR``: where the SQLite database, queue, secret key and collected static files live
 - ``WEBHOOK_ALLOW_LOCAL``: let webhook endpoints use http and local addresses (development)
+
+Every variable is parsed into its type here (``env_bool``/``env_int``/``env_float``/``env_str``/
+``env_list``): a value that does not parse or lies outside its range stops the start with
+``ImproperlyConfigured`` naming the variable, instead of a string such as ``"False"`` being
+taken as true somewhere later. ``tests/config/test_settings.py`` pins every default.
 """
 
 from __future__ import annotations
@@ -21,39 +26,117 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import unquote, urlsplit
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from partnerhub.config.huey import huey_settings
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 BASE_DIR = PACKAGE_DIR.parent.parent
-ENV = dict(os.environ)
+# Private (not a setting): Django's settings would otherwise carry the whole environment, with
+# its passwords, into every place that lists settings (the debug page, diffsettings).
+_ENV = dict(os.environ)
+_YES = frozenset({"1", "true", "yes", "on"})
+_NO = frozenset({"0", "false", "no", "off"})
+
+
+def _raw(name: str) -> str | None:
+    """The variable's value, stripped; None when it is unset or blank (the default applies)."""
+    value = _ENV.get(name, "").strip()
+    return value or None
+
+
+_Number = TypeVar("_Number", int, float)
+
+
+def _bounded(
+    name: str, value: _Number, minimum: _Number | None, maximum: _Number | None
+) -> _Number:
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name}={value} is below its minimum {minimum}")
+    if maximum is not None and value > maximum:
+        raise ImproperlyConfigured(f"{name}={value} is above its maximum {maximum}")
+    return value
 
 
 def env_bool(name: str, default: bool = False) -> bool:
-    """Read a yes/no variable: 1/true/yes/on mean yes."""
-    raw = ENV.get(name)
-    if raw is None or raw == "":
+    """A yes/no variable: 1/true/yes/on or 0/false/no/off (any case); anything else refuses to
+    start. The default must be a real bool (a string such as "False" would be true)."""
+    if not isinstance(default, bool):
+        raise ImproperlyConfigured(f"{name}: the default must be a bool, not {default!r}")
+    raw = _raw(name)
+    if raw is None:
         return default
-    return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if raw.lower() in _YES:
+        return True
+    if raw.lower() in _NO:
+        return False
+    raise ImproperlyConfigured(f"{name}={raw!r} is not a yes/no value (1/0, true/false, yes/no)")
+
+
+def env_int(
+    name: str, default: int, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
+    """A whole number (``1_000`` allowed), within ``minimum``..``maximum`` when given."""
+    if isinstance(default, bool) or not isinstance(default, int):
+        raise ImproperlyConfigured(f"{name}: the default must be an int, not {default!r}")
+    raw = _raw(name)
+    if raw is None:
+        return _bounded(name, default, minimum, maximum)
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number") from None
+    return _bounded(name, value, minimum, maximum)
+
+
+def env_float(
+    name: str, default: float, *, minimum: float | None = None, maximum: float | None = None
+) -> float:
+    """A finite number, within ``minimum``..``maximum`` when given."""
+    if isinstance(default, bool) or not isinstance(default, int | float):
+        raise ImproperlyConfigured(f"{name}: the default must be a number, not {default!r}")
+    raw = _raw(name)
+    if raw is None:
+        return _bounded(name, float(default), minimum, maximum)
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a number") from None
+    if value != value or value in {float("inf"), float("-inf")}:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a finite number")
+    return _bounded(name, value, minimum, maximum)
+
+
+def env_str(name: str, default: str, *, strip: bool = True) -> str:
+    """A text variable, stripped unless ``strip`` is off (passwords); unset or blank gives
+    ``default``."""
+    if not isinstance(default, str):
+        raise ImproperlyConfigured(f"{name}: the default must be a str, not {default!r}")
+    raw = _raw(name)
+    if raw is None:
+        return default
+    return raw if strip else _ENV[name]
 
 
 def env_list(name: str, default: str) -> list[str]:
-    """Read a comma separated list."""
-    return [item.strip() for item in ENV.get(name, default).split(",") if item.strip()]
+    """A comma separated list."""
+    return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 
 
-VAR_DIR = Path(ENV.get("VAR_DIR") or BASE_DIR / "var").resolve()
+VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var"))).resolve()
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 
 def _secret_key() -> str:
     """The SECRET_KEY variable, or a key generated on first start and kept under var/."""
-    if ENV.get("SECRET_KEY"):
-        return ENV["SECRET_KEY"]
+    key = env_str("SECRET_KEY", "")
+    if key:
+        return key
     key_file = VAR_DIR / "secret_key"
     if not key_file.exists():
         fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -65,7 +148,7 @@ def _secret_key() -> str:
 SECRET_KEY = _secret_key()
 DEBUG = env_bool("DEBUG")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
-SITE_URL = ENV.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", SITE_URL)
 
 HTTPS = env_bool("HTTPS")
@@ -144,7 +227,7 @@ TEMPLATES = [
 
 def _database() -> dict[str, object]:
     """DATABASE_URL, or the embedded SQLite database under var/ (WAL, IMMEDIATE transactions)."""
-    url = ENV.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'partnerhub.sqlite3'}"
+    url = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'partnerhub.sqlite3'}")
     config: dict[str, object] = dict(dj_database_url.parse(url, conn_max_age=0))
     if config["ENGINE"] == "django.db.backends.sqlite3":
         config["OPTIONS"] = {
@@ -199,7 +282,8 @@ MEDIA_ROOT = VAR_DIR / "media"
 
 def _email() -> dict[str, object]:
     """EMAIL_URL or EMAIL_HOST/EMAIL_PORT; without either, mail is printed to the console."""
-    url = ENV.get("EMAIL_URL")
+    url = env_str("EMAIL_URL", "")
+    host = env_str("EMAIL_HOST", "")
     if url:
         parts = urlsplit(url)
         if parts.scheme == "console":
@@ -213,13 +297,13 @@ def _email() -> dict[str, object]:
             "EMAIL_USE_TLS": parts.scheme in {"smtp+tls", "submission"},
             "EMAIL_USE_SSL": parts.scheme == "smtps",
         }
-    if ENV.get("EMAIL_HOST"):
+    if host:
         return {
             "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "EMAIL_HOST": ENV["EMAIL_HOST"],
-            "EMAIL_PORT": int(ENV.get("EMAIL_PORT", "25")),
-            "EMAIL_HOST_USER": ENV.get("EMAIL_HOST_USER", ""),
-            "EMAIL_HOST_PASSWORD": ENV.get("EMAIL_HOST_PASSWORD", ""),
+            "EMAIL_HOST": host,
+            "EMAIL_PORT": env_int("EMAIL_PORT", 25, minimum=1, maximum=65535),
+            "EMAIL_HOST_USER": env_str("EMAIL_HOST_USER", ""),
+            "EMAIL_HOST_PASSWORD": env_str("EMAIL_HOST_PASSWORD", "", strip=False),
             "EMAIL_USE_TLS": env_bool("EMAIL_USE_TLS"),
             "EMAIL_USE_SSL": env_bool("EMAIL_USE_SSL"),
         }
@@ -228,9 +312,9 @@ def _email() -> dict[str, object]:
 
 globals().update(_email())
 EMAIL_TIMEOUT = 20
-DEFAULT_FROM_EMAIL = ENV.get("DEFAULT_FROM_EMAIL", "partnerhub <noreply@partnerhub.local>")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "partnerhub <noreply@partnerhub.local>")
 
-REDIS_URL = ENV.get("REDIS_URL", "")
+REDIS_URL = env_str("REDIS_URL", "")
 HUEY = huey_settings(redis_url=REDIS_URL, var_dir=VAR_DIR)
 
 # Outbox delivery (core.delivery): a failed delivery is retried after
@@ -292,7 +376,7 @@ LOGGING = {
 
 # Referral program (issue "Referral program"): event intake limits.
 REFERRAL_EVENTS_MAX_BATCH = 10_000
-REFERRAL_EVENTS_MAX_BYTES = int(ENV.get("REFERRAL_EVENTS_MAX_BYTES") or 16 * 1024 * 1024)
+REFERRAL_EVENTS_MAX_BYTES = env_int("REFERRAL_EVENTS_MAX_BYTES", 16 * 1024 * 1024, minimum=1)
 REFERRAL_EVENTS_FUTURE_TOLERANCE_SECONDS = 300
 #: Events posted over the API are stored by the request and applied to the partners' states by
 #: the worker (``referrals.apply``), so that both cores work. Default on PostgreSQL only: SQLite
@@ -307,74 +391,78 @@ REFERRAL_PENDING_WAIT_SECONDS = 10.0
 
 # Issue 6: contracts, counterparty documents, closing documents, payouts.
 #: Where partners post the paper application to join (the vendor's address, seed).
-CONTRACT_POSTAL_ADDRESS = ENV.get(
+CONTRACT_POSTAL_ADDRESS = env_str(
     "CONTRACT_POSTAL_ADDRESS", "236001, г. Калининград, Московский пр-кт, д. 261"
 )
 #: The largest counterparty document a partner may upload.
-COUNTERPARTY_DOCUMENT_MAX_BYTES = int(
-    ENV.get("COUNTERPARTY_DOCUMENT_MAX_BYTES") or 10 * 1024 * 1024
+COUNTERPARTY_DOCUMENT_MAX_BYTES = env_int(
+    "COUNTERPARTY_DOCUMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=1
 )
 
 # Issue 7: the lead marketplace.
 #: The partner's CRM (REST over its incoming webhook): timeout of one call, the vendor's limit of
 #: requests per second per portal, and how often open deals are polled for stage changes.
-CRM_TIMEOUT_SECONDS = float(ENV.get("CRM_TIMEOUT_SECONDS") or 10.0)
-CRM_REQUESTS_PER_SECOND = float(ENV.get("CRM_REQUESTS_PER_SECOND") or 2.0)
-CRM_POLL_MINUTES = int(ENV.get("CRM_POLL_MINUTES") or 15)
+CRM_TIMEOUT_SECONDS = env_float("CRM_TIMEOUT_SECONDS", 10.0, minimum=0.1, maximum=300.0)
+#: 0 means no limit of ours.
+CRM_REQUESTS_PER_SECOND = env_float("CRM_REQUESTS_PER_SECOND", 2.0, minimum=0.0)
+CRM_POLL_MINUTES = env_int("CRM_POLL_MINUTES", 15, minimum=1)
 #: Let CRM webhook URLs use plain http and local addresses (development, tests), like webhooks.
 CRM_ALLOW_LOCAL = env_bool("CRM_ALLOW_LOCAL", WEBHOOK_ALLOW_LOCAL)
 #: The public lead form of the vendor's site: requests per IP address per hour.
-LEAD_FORM_PER_IP_PER_HOUR = int(ENV.get("LEAD_FORM_PER_IP_PER_HOUR") or 5)
+LEAD_FORM_PER_IP_PER_HOUR = env_int("LEAD_FORM_PER_IP_PER_HOUR", 5, minimum=1)
 #: Lead import files (CSV or XLSX) in the back office.
-LEAD_IMPORT_MAX_BYTES = int(ENV.get("LEAD_IMPORT_MAX_BYTES") or 5 * 1024 * 1024)
-LEAD_IMPORT_MAX_ROWS = int(ENV.get("LEAD_IMPORT_MAX_ROWS") or 5_000)
+LEAD_IMPORT_MAX_BYTES = env_int("LEAD_IMPORT_MAX_BYTES", 5 * 1024 * 1024, minimum=1)
+LEAD_IMPORT_MAX_ROWS = env_int("LEAD_IMPORT_MAX_ROWS", 5_000, minimum=1)
 
 # Issue 14: hardening. Each block below belongs to one part of the issue.
 
 # -- outgoing requests to addresses partners give (core.netguard) --
+# Every request to a partner-given address (CRM portal, webhook endpoint) goes through
+# core.netguard; WEBHOOK_ALLOW_LOCAL and CRM_ALLOW_LOCAL above (real booleans, off unless set)
+# are the only ways to let http and local addresses through (development, tests).
 
 # -- input limits (no server error from any input) --
 #: Dates and times taken from the API, forms and referral events lie in these years (core.input).
-INPUT_YEAR_MIN = int(ENV.get("INPUT_YEAR_MIN") or 2000)
-INPUT_YEAR_MAX = int(ENV.get("INPUT_YEAR_MAX") or 2100)
+INPUT_YEAR_MIN = env_int("INPUT_YEAR_MIN", 2000, minimum=1)
+INPUT_YEAR_MAX = env_int("INPUT_YEAR_MAX", 2100, minimum=INPUT_YEAR_MIN, maximum=9999)
 #: A referral event's unknown extra fields: at most this many bytes of canonical JSON...
-REFERRAL_EVENT_EXTRA_MAX_BYTES = int(ENV.get("REFERRAL_EVENT_EXTRA_MAX_BYTES") or 4 * 1024)
+REFERRAL_EVENT_EXTRA_MAX_BYTES = env_int("REFERRAL_EVENT_EXTRA_MAX_BYTES", 4 * 1024, minimum=0)
 #: ...nested at most this deep (a scalar field is 0, an object or list of scalars 1).
-REFERRAL_EVENT_EXTRA_MAX_DEPTH = int(ENV.get("REFERRAL_EVENT_EXTRA_MAX_DEPTH") or 4)
+REFERRAL_EVENT_EXTRA_MAX_DEPTH = env_int("REFERRAL_EVENT_EXTRA_MAX_DEPTH", 4, minimum=0)
 
 # -- idempotency leases and connection loss --
 #: How long a request may run: gunicorn's worker timeout (``partnerhub serve`` passes it).
-REQUEST_TIMEOUT_SECONDS = int(ENV.get("REQUEST_TIMEOUT_SECONDS") or 30)
+REQUEST_TIMEOUT_SECONDS = env_int("REQUEST_TIMEOUT_SECONDS", 30, minimum=1)
 #: An Idempotency-Key claim's lease: a retry takes over a claim whose request died once this has
 #: passed since the claim (a few seconds past the request timeout).
-IDEMPOTENCY_LEASE_SECONDS = float(
-    ENV.get("IDEMPOTENCY_LEASE_SECONDS") or REQUEST_TIMEOUT_SECONDS + 5
+IDEMPOTENCY_LEASE_SECONDS = env_float(
+    "IDEMPOTENCY_LEASE_SECONDS", REQUEST_TIMEOUT_SECONDS + 5.0, minimum=1.0
 )
 #: Retry-After (seconds) of the 503 answered when the database connection is lost.
-DATABASE_UNAVAILABLE_RETRY_AFTER_SECONDS = int(
-    ENV.get("DATABASE_UNAVAILABLE_RETRY_AFTER_SECONDS") or 5
+DATABASE_UNAVAILABLE_RETRY_AFTER_SECONDS = env_int(
+    "DATABASE_UNAVAILABLE_RETRY_AFTER_SECONDS", 5, minimum=0
 )
 
 # -- abuse limits (login throttling, free-form event data) and exports --
 #: Login throttling (accounts.services.login_attempt_start): failed logins count this long.
-LOGIN_THROTTLE_WINDOW_SECONDS = int(ENV.get("LOGIN_THROTTLE_WINDOW_SECONDS") or 15 * 60)
+LOGIN_THROTTLE_WINDOW_SECONDS = env_int("LOGIN_THROTTLE_WINDOW_SECONDS", 15 * 60, minimum=1)
 #: Failures of one e-mail from one IP (or from one known device) that cost no wait; each further
 #: failure makes the next attempt wait, the wait doubling from the base delay up to the cap.
-LOGIN_THROTTLE_FREE_FAILURES = int(ENV.get("LOGIN_THROTTLE_FREE_FAILURES") or 3)
+LOGIN_THROTTLE_FREE_FAILURES = env_int("LOGIN_THROTTLE_FREE_FAILURES", 3, minimum=0)
 #: Failures from one IP, whatever the e-mails, that cost no wait (one address trying many users).
-LOGIN_THROTTLE_IP_FREE_FAILURES = int(ENV.get("LOGIN_THROTTLE_IP_FREE_FAILURES") or 20)
+LOGIN_THROTTLE_IP_FREE_FAILURES = env_int("LOGIN_THROTTLE_IP_FREE_FAILURES", 20, minimum=0)
 #: The first wait after the free failures (seconds); it doubles with every further failure.
-LOGIN_THROTTLE_BASE_DELAY_SECONDS = int(ENV.get("LOGIN_THROTTLE_BASE_DELAY_SECONDS") or 2)
+LOGIN_THROTTLE_BASE_DELAY_SECONDS = env_int("LOGIN_THROTTLE_BASE_DELAY_SECONDS", 2, minimum=0)
 #: The longest wait (seconds).
-LOGIN_THROTTLE_MAX_DELAY_SECONDS = int(ENV.get("LOGIN_THROTTLE_MAX_DELAY_SECONDS") or 5 * 60)
+LOGIN_THROTTLE_MAX_DELAY_SECONDS = env_int("LOGIN_THROTTLE_MAX_DELAY_SECONDS", 5 * 60, minimum=0)
 #: The signed known-device cookie set on a successful login: its name...
 LOGIN_DEVICE_COOKIE_NAME = "ph_device"
 #: ...and its lifetime (days); a login from such a device ignores failures from elsewhere.
-LOGIN_DEVICE_COOKIE_DAYS = int(ENV.get("LOGIN_DEVICE_COOKIE_DAYS") or 365)
+LOGIN_DEVICE_COOKIE_DAYS = env_int("LOGIN_DEVICE_COOKIE_DAYS", 365, minimum=1)
 
 # -- request guard: NUL and non-UTF-8 in URLs (400), oversized bodies (413) (core.request_guard) --
 #: Body limits of views that take more than DATA_UPLOAD_MAX_MEMORY_SIZE, by URL name (checked on
 #: Content-Length before the body is read).
 REQUEST_BODY_LIMITS: dict[str, int] = {"api:referral_events": REFERRAL_EVENTS_MAX_BYTES}
 #: The largest multipart body (file uploads: counterparty documents, lead and event imports).
-REQUEST_UPLOAD_MAX_BYTES = int(ENV.get("REQUEST_UPLOAD_MAX_BYTES") or 64 * 1024 * 1024)
+REQUEST_UPLOAD_MAX_BYTES = env_int("REQUEST_UPLOAD_MAX_BYTES", 64 * 1024 * 1024, minimum=1)
