@@ -16,6 +16,7 @@ from django.core.validators import EmailValidator, URLValidator
 from django.utils.translation import gettext_lazy as _
 
 from partnerhub.core import validators as v
+from partnerhub.core.text import clean_name
 
 UL = "ul"
 IP = "ip"
@@ -178,7 +179,8 @@ def completeness(data: Mapping[str, Any]) -> Completeness:
 
 
 def normalise(data: Mapping[str, Any]) -> dict[str, Any]:
-    """Trimmed text values; email in lower case; the vat flag as a bool."""
+    """Trimmed text values without bidi controls and invisible characters (``clean_name``: staff
+    read names, addresses and bank details); email in lower case; the vat flag as a bool."""
     result: dict[str, Any] = {}
     for name, value in data.items():
         if name == "vat_payer":
@@ -186,5 +188,5 @@ def normalise(data: Mapping[str, Any]) -> dict[str, Any]:
         elif name == "email":
             result[name] = _text(data, name).lower()
         else:
-            result[name] = _text(data, name)
+            result[name] = clean_name(data.get(name))
     return result

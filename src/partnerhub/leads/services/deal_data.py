@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from partnerhub.core import audit
 from partnerhub.core.clock import now as clock_now
 from partnerhub.core.errors import ValidationFailed
+from partnerhub.core.text import clean_name
 from partnerhub.core.validators import validate_inn
 from partnerhub.leads import rules
 from partnerhub.leads.errors import DealClosed
@@ -48,6 +49,14 @@ _TEXT_LIMITS = {
     "services": 10000,
 }
 _CENT = Decimal("0.01")
+#: Names staff and partners read: without bidi controls and invisible characters.
+_NAME_FIELDS = frozenset({"company_name", "contact_name", "contact_position"})
+
+
+def _text_of(name: str, raw: Any) -> str:
+    if name in _NAME_FIELDS:
+        return clean_name(raw)
+    return "" if raw is None else str(raw).strip()
 
 
 def _field_value(name: str, raw: Any, errors: dict[str, list[str | Promise]]) -> Any:
@@ -78,7 +87,7 @@ def _field_value(name: str, raw: Any, errors: dict[str, list[str | Promise]]) ->
             errors[name] = [_("Введите число сотрудников.")]
             return None
         return number
-    text = "" if raw is None else str(raw).strip()
+    text = _text_of(name, raw)
     if not text:
         return ""
     if name == "company_inn":

@@ -28,6 +28,7 @@ from partnerhub.core import audit, outbox
 from partnerhub.core.audit import system_actor
 from partnerhub.core.clock import now as clock_now
 from partnerhub.core.errors import Conflict, ValidationFailed
+from partnerhub.core.text import clean_name
 from partnerhub.core.transitions import transition
 from partnerhub.leads import rules, selectors
 from partnerhub.leads.errors import TooManyLeadRequests
@@ -99,8 +100,8 @@ def lead_create(
     errors: dict[str, list[str | Promise]] = {}
     program_ok = _program_checked(program, errors)
     values = {
-        "company_name": _text(company_name),
-        "contact_name": _text(contact_name),
+        "company_name": clean_name(company_name),
+        "contact_name": clean_name(contact_name),
         "description": _text(description),
         "external_id": _text(external_id),
     }

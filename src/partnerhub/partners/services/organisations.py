@@ -21,6 +21,7 @@ from partnerhub.accounts.roles import Role
 from partnerhub.accounts.services import email_is_taken, normalise_email, user_create
 from partnerhub.core import audit, outbox
 from partnerhub.core.errors import Conflict, ValidationFailed
+from partnerhub.core.text import clean_name
 from partnerhub.core.transitions import transition
 from partnerhub.partners import card
 from partnerhub.partners.models import (
@@ -67,7 +68,13 @@ def partner_join(
         {"legal_form": legal_form, "short_name": name, "inn": inn, "email": email, "phone": phone}
     )
     errors = card.field_errors(data)
-    required = {"short_name": name, "inn": inn, "phone": phone, "contact_name": contact_name}
+    contact_name = clean_name(contact_name)
+    required = {
+        "short_name": data["short_name"],
+        "inn": inn,
+        "phone": phone,
+        "contact_name": contact_name,
+    }
     for field, value in required.items():
         if not str(value or "").strip():
             errors.setdefault(field, []).append(_required())
