@@ -35,6 +35,7 @@ from partnerhub.core.calendar import add_business_days, current_calendar
 from partnerhub.core.clock import local_date
 from partnerhub.core.clock import now as clock_now
 from partnerhub.core.errors import Conflict, ValidationFailed
+from partnerhub.core.input import decimal_in_range
 from partnerhub.core.models.ledger import LedgerAccount, LedgerTransaction, Side
 from partnerhub.core.transitions import transition
 from partnerhub.partners.models import Organisation
@@ -97,6 +98,9 @@ def _amount_checked(amount: Any) -> Decimal:
         raise ConversionRefused(
             _("Сумма указана неверно."), fields={"amount": [_("Введите сумму числом.")]}
         )
+    too_large = decimal_in_range(amount)  # before quantizing: Decimal("1e30") cannot be
+    if too_large is not None:
+        raise ConversionRefused(_("Сумма указана неверно."), fields={"amount": [too_large]})
     if amount != amount.quantize(CENT):
         raise ConversionRefused(
             _("Сумма указана неверно."),

@@ -6,7 +6,7 @@ services offered). A closed deal is read-only.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from partnerhub.core import audit
 from partnerhub.core.clock import now as clock_now
 from partnerhub.core.errors import ValidationFailed
+from partnerhub.core.input import InputRefused, parse_amount
 from partnerhub.core.text import clean_name
 from partnerhub.core.validators import validate_inn
 from partnerhub.leads import rules
@@ -48,7 +49,6 @@ _TEXT_LIMITS = {
     "contact_position": 200,
     "services": 10000,
 }
-_CENT = Decimal("0.01")
 #: Names staff and partners read: without bidi controls and invisible characters.
 _NAME_FIELDS = frozenset({"company_name", "contact_name", "contact_position"})
 
@@ -63,18 +63,11 @@ def _field_value(name: str, raw: Any, errors: dict[str, list[str | Promise]]) ->
     if name == "amount":
         if raw in (None, ""):
             return None
-        try:
-            value = raw if isinstance(raw, Decimal) else Decimal(str(raw).replace(",", "."))
-        except InvalidOperation:
-            errors[name] = [_("Введите сумму числом.")]
+        try:  # range-checked before quantizing: "1e30", 1e308, NaN are refused, not a 500
+            return parse_amount(raw)
+        except InputRefused as exc:
+            errors[name] = [exc.reason]
             return None
-        if not value.is_finite() or value < 0 or value != value.quantize(_CENT):
-            errors[name] = [_("Сумма: не меньше нуля, не больше двух знаков после запятой.")]
-            return None
-        if value >= Decimal("1e12"):
-            errors[name] = [_("Слишком большая сумма.")]
-            return None
-        return value.quantize(_CENT)
     if name == "company_employees":
         if raw in (None, ""):
             return None
