@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET
 
 from partnerhub.core.access import access, vendor
 from partnerhub.core.audit import audit_events
+from partnerhub.core.input import validate_year_range
 from partnerhub.core.pagination import paginate
 
 AUDIT_READERS = vendor("administrator", "program_manager", "support")
@@ -33,10 +34,16 @@ class AuditFilterForm(forms.Form):
     object_type = forms.CharField(label=_("Тип объекта"), max_length=100, required=False)
     actor = forms.CharField(label=_("Кто (эл. почта)"), max_length=200, required=False)
     date_from = forms.DateField(
-        label=_("С"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("С"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[validate_year_range],
     )
     date_to = forms.DateField(
-        label=_("По"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("По"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[validate_year_range],
     )
 
     def clean(self) -> dict[str, Any]:

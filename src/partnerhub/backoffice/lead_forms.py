@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from partnerhub.core.input import validate_year_range
 from partnerhub.leads import selectors as lead_selectors
 from partnerhub.leads.models import (
     CompanySize,
@@ -46,8 +47,15 @@ class LeadFilterForm(forms.Form):
         to_field_name="code",
         empty_label=_("Любой"),
     )
-    published_from = forms.DateField(label=_("Опубликована с"), required=False, widget=DateInput)
-    published_to = forms.DateField(label=_("по"), required=False, widget=DateInput)
+    published_from = forms.DateField(
+        label=_("Опубликована с"),
+        required=False,
+        widget=DateInput,
+        validators=[validate_year_range],
+    )
+    published_to = forms.DateField(
+        label=_("по"), required=False, widget=DateInput, validators=[validate_year_range]
+    )
     search = forms.CharField(label=_("Компания или внешний номер"), required=False, max_length=100)
 
 

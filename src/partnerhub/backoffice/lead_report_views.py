@@ -27,6 +27,7 @@ from django.views.decorators.http import require_GET
 from partnerhub.accounts.principal import organisation_of
 from partnerhub.core import clock, exports
 from partnerhub.core.access import access, vendor
+from partnerhub.core.input import validate_year_range
 from partnerhub.leads import report_selectors
 from partnerhub.leads.models import RevealChannel
 from partnerhub.leads.reporting import DurationStats, Figures, Report
@@ -42,8 +43,18 @@ DATE_FORMATS = ["%d.%m.%Y", "%Y-%m-%d"]
 class ReportFilterForm(forms.Form):
     """The report's filters; every field is optional."""
 
-    date_from = forms.DateField(label=gettext_lazy("С"), required=False, input_formats=DATE_FORMATS)
-    date_to = forms.DateField(label=gettext_lazy("По"), required=False, input_formats=DATE_FORMATS)
+    date_from = forms.DateField(
+        label=gettext_lazy("С"),
+        required=False,
+        input_formats=DATE_FORMATS,
+        validators=[validate_year_range],
+    )
+    date_to = forms.DateField(
+        label=gettext_lazy("По"),
+        required=False,
+        input_formats=DATE_FORMATS,
+        validators=[validate_year_range],
+    )
     program = forms.ModelChoiceField(
         label=gettext_lazy("Программа"),
         queryset=Program.objects.none(),

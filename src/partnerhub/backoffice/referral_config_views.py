@@ -35,6 +35,7 @@ from partnerhub.core import clock
 from partnerhub.core.access import access, allowed, vendor
 from partnerhub.core.clock import PROGRAM_TZ
 from partnerhub.core.errors import ValidationFailed
+from partnerhub.core.input import validate_year_range
 from partnerhub.core.money import MoneyFormField, format_rub
 from partnerhub.core.pagination import paginate
 from partnerhub.partners.models import Program
@@ -147,6 +148,7 @@ class MoscowDateTimeField(forms.DateTimeField):
     """A date and time typed in Moscow time (``datetime-local``), whatever zone is active."""
 
     widget = forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_INPUT)
+    default_validators = [validate_year_range]
 
     def to_python(self, value: Any) -> dt.datetime | None:
         if value in self.empty_values:

@@ -14,6 +14,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from partnerhub.core.input import validate_year_range
 from partnerhub.core.money import MoneyFormField
 from partnerhub.leads import selectors as lead_selectors
 from partnerhub.leads.models import (
@@ -77,8 +78,15 @@ class LeadFilterForm(forms.Form):
     need = forms.ChoiceField(
         label=_("Что нужно"), choices=_with_blank(Need.choices), required=False
     )
-    published_from = forms.DateField(label=_("Опубликована с"), required=False, widget=DateInput)
-    published_to = forms.DateField(label=_("по"), required=False, widget=DateInput)
+    published_from = forms.DateField(
+        label=_("Опубликована с"),
+        required=False,
+        widget=DateInput,
+        validators=[validate_year_range],
+    )
+    published_to = forms.DateField(
+        label=_("по"), required=False, widget=DateInput, validators=[validate_year_range]
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -185,7 +193,10 @@ class DealEventForm(forms.Form):
 
     kind = forms.ChoiceField(label=_("Событие"), choices=DealEventKind.choices)
     happened_at = forms.DateTimeField(
-        label=_("Когда"), widget=DateTimeLocalInput, input_formats=[DATETIME_LOCAL]
+        label=_("Когда"),
+        widget=DateTimeLocalInput,
+        input_formats=[DATETIME_LOCAL],
+        validators=[validate_year_range],
     )
     text = forms.CharField(
         label=_("Содержание"), max_length=4000, widget=forms.Textarea(attrs={"rows": 3})

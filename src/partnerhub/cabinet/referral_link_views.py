@@ -24,6 +24,7 @@ from partnerhub.core.access import ByMethod, access, allowed, partner
 from partnerhub.core.clock import today
 from partnerhub.core.errors import ApplicationError
 from partnerhub.core.forms import add_service_errors
+from partnerhub.core.input import validate_year_range
 from partnerhub.referrals.engine.config import ProgramConfig
 from partnerhub.referrals.models import ReferralPartner
 from partnerhub.referrals.selectors import links as selectors
@@ -48,10 +49,12 @@ class PromoCodeForm(forms.Form):
     valid_from = forms.DateField(
         label=gettext_lazy("Действует с"),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        validators=[validate_year_range],
     )
     valid_until = forms.DateField(
         label=gettext_lazy("Действует по (включительно)"),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        validators=[validate_year_range],
     )
 
     def __init__(self, *args: object, config: ProgramConfig, **kwargs: object) -> None:

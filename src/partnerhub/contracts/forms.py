@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from partnerhub.contracts.models import Channel, EdoOperator
+from partnerhub.core.input import validate_year_range
 
 
 class PrepareForm(forms.Form):
@@ -39,6 +40,7 @@ class SignForm(forms.Form):
     signed_on = forms.DateField(
         label=_("Дата подписания"),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        validators=[validate_year_range],
     )
 
 
@@ -57,4 +59,5 @@ class TerminateForm(ReasonForm):
         label=_("Дата расторжения"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        validators=[validate_year_range],
     )

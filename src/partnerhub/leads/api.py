@@ -35,6 +35,7 @@ from partnerhub.core.access import ByMethod, partner, vendor
 from partnerhub.core.audit import client_ip
 from partnerhub.core.errors import ValidationFailed
 from partnerhub.core.idempotency import idempotent
+from partnerhub.core.input import validate_year_range
 from partnerhub.leads import selectors, services
 from partnerhub.leads.models import (
     PIPELINE_NAME,
@@ -146,8 +147,8 @@ class MarketplaceFilterSerializer(serializers.Serializer):
         choices=CompanySize.choices, required=False, allow_blank=True
     )
     need = serializers.ChoiceField(choices=Need.choices, required=False, allow_blank=True)
-    published_from = serializers.DateField(required=False)
-    published_to = serializers.DateField(required=False)
+    published_from = serializers.DateField(required=False, validators=[validate_year_range])
+    published_to = serializers.DateField(required=False, validators=[validate_year_range])
 
 
 class DealLeadSerializer(serializers.ModelSerializer):
@@ -253,7 +254,7 @@ class EventCreateSerializer(serializers.Serializer):
     """A new event: kind (call, meeting, note), when (ISO 8601) and what."""
 
     kind = serializers.CharField(allow_blank=True)
-    happened_at = serializers.DateTimeField()
+    happened_at = serializers.DateTimeField(validators=[validate_year_range])
     text = serializers.CharField(allow_blank=True)
 
 

@@ -7,6 +7,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from partnerhub.core import clock
+from partnerhub.core.input import validate_year_range
 from partnerhub.partners import card
 from partnerhub.partners.models import (
     CounterpartyDocumentKind,
@@ -72,11 +73,14 @@ class StatusGrantForm(forms.Form):
     status = forms.ModelChoiceField(
         label=_("Статус"), queryset=StatusKind.objects.filter(is_active=True).order_by("name")
     )
-    valid_from = forms.DateField(label=_("Действует с"), widget=DateInput)
+    valid_from = forms.DateField(
+        label=_("Действует с"), widget=DateInput, validators=[validate_year_range]
+    )
     valid_until = forms.DateField(
         label=_("Действует по"),
         required=False,
         widget=DateInput,
+        validators=[validate_year_range],
         help_text=_("Пусто — бессрочно, до прекращения."),
     )
     note = forms.CharField(label=_("Комментарий"), max_length=500, required=False)
@@ -85,7 +89,9 @@ class StatusGrantForm(forms.Form):
 class StatusEndForm(forms.Form):
     """End a status early: its last day."""
 
-    on = forms.DateField(label=_("Последний день действия"), widget=DateInput)
+    on = forms.DateField(
+        label=_("Последний день действия"), widget=DateInput, validators=[validate_year_range]
+    )
     reason = forms.CharField(label=_("Причина"), max_length=500, required=False)
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
