@@ -37,16 +37,16 @@ from partnerhub.config.huey import huey_settings
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 BASE_DIR = PACKAGE_DIR.parent.parent
-# Private (not a setting): Django's settings would otherwise carry the whole environment, with
-# its passwords, into every place that lists settings (the debug page, diffsettings).
-_ENV = dict(os.environ)
-_YES = frozenset({"1", "true", "yes", "on"})
-_NO = frozenset({"0", "false", "no", "off"})
+# Not a setting (Django takes every name that ``isupper()``, "_ENV" too): the settings would
+# otherwise carry the whole environment, with its passwords, into the debug page and diffsettings.
+_environ = dict(os.environ)
+_yes_words = frozenset({"1", "true", "yes", "on"})
+_no_words = frozenset({"0", "false", "no", "off"})
 
 
 def _raw(name: str) -> str | None:
     """The variable's value, stripped; None when it is unset or blank (the default applies)."""
-    value = _ENV.get(name, "").strip()
+    value = _environ.get(name, "").strip()
     return value or None
 
 
@@ -71,9 +71,9 @@ def env_bool(name: str, default: bool = False) -> bool:
     raw = _raw(name)
     if raw is None:
         return default
-    if raw.lower() in _YES:
+    if raw.lower() in _yes_words:
         return True
-    if raw.lower() in _NO:
+    if raw.lower() in _no_words:
         return False
     raise ImproperlyConfigured(f"{name}={raw!r} is not a yes/no value (1/0, true/false, yes/no)")
 
@@ -120,7 +120,7 @@ def env_str(name: str, default: str, *, strip: bool = True) -> str:
     raw = _raw(name)
     if raw is None:
         return default
-    return raw if strip else _ENV[name]
+    return raw if strip else _environ[name]
 
 
 def env_list(name: str, default: str) -> list[str]:
