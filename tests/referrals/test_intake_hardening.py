@@ -11,6 +11,7 @@ import json
 
 import pytest
 import time_machine
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
@@ -245,3 +246,26 @@ def test_the_import_command_exits_0_when_every_line_is_taken(program, tmp_path):
     out = io.StringIO()
     call_command("referrals", "import", str(path), stdout=out)
     assert json.loads(out.getvalue())["accepted"] == 5
+
+
+def test_the_back_office_import_reports_nul_and_surrogate_lines_and_stores_the_others(
+    program, login_as
+):
+    """The back office reads the file with the json module, which lets lone surrogates in."""
+    events = five_events()
+    lines = [json.dumps(e) for e in events]
+    lines[1] = lines[1].replace("a.bitrix24.ru", "a\\u0000.bitrix24.ru")  # an escaped NUL
+    lines[2] = lines[2].replace("b.bitrix24.ru", "b\\ud800.bitrix24.ru")  # a lone surrogate
+    upload = SimpleUploadedFile("events.jsonl", "\n".join(lines).encode())
+    response = login_as("vendor:program_manager").post(
+        "/backoffice/referrals/events/import/", {"file": upload}
+    )
+    assert response.status_code == 200
+    rejected = response.context["result"]["rejected"]
+    assert [(r["line"], r["reason"]) for r in rejected] == [
+        (2, "client: character U+0000 cannot be stored"),
+        (3, "client: character U+D800 cannot be stored"),
+        (4, "client.activity for unknown client"),  # its client's registration was line 2
+        (5, "payment for unknown client"),
+    ]
+    assert stored_ids(program) == {"p1"}
