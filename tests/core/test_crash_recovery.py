@@ -3,13 +3,17 @@ the server mid-request and with a killed database connection, on PostgreSQL: eve
 the same key ends in exactly one write and the original response").
 
 Nothing is simulated: the server is ``partnerhub serve`` (gunicorn) in its own process group on
-a free port, on the test database itself (PostgreSQL; the test runs with ``transaction=True`` so
-that what it writes is committed and the server sees it, and the reverse). The write is a real
-one, the take of a lead over the API (``POST /api/v1/marketplace/leads/<id>/take``), made to
-stop half-way by the test holding the lead's row with ``SELECT ... FOR UPDATE`` in another
-connection: the request has claimed its key and counted the take on the partner's access row
-when it waits for that lock. Then either the whole server is killed with SIGKILL, or its
-database connection with ``pg_terminate_backend``.
+a free port, on the test database itself (the test runs with ``transaction=True`` so that what
+it writes is committed and the server sees it, and the reverse). The writes are real ones:
+
+- a batch of 10 000 referral events (``POST /api/v1/referrals/events``), which takes seconds to
+  store and apply: the server is killed with SIGKILL while it runs (SQLite and PostgreSQL);
+- the take of a lead (``POST /api/v1/marketplace/leads/<id>/take``), made to stop half-way by
+  the test holding the lead's row with ``SELECT ... FOR UPDATE`` in another connection: the
+  request has claimed its key and counted the take on the partner's access row when it waits
+  for that lock. Then either the whole server is killed with SIGKILL, or its database
+  connection with ``pg_terminate_backend`` (PostgreSQL: SQLite ignores FOR UPDATE and has no
+  backends to terminate).
 
 The subprocesses' settings are a module written to a temporary directory: the project's
 settings with the test database and a lease of a few seconds (``IDEMPOTENCY_LEASE_SECONDS``).
@@ -35,24 +39,28 @@ from django.db import connection, connections
 from partnerhub.accounts.services import api_token_create
 from partnerhub.core.models.idempotency import IdempotencyKey, IdempotencyState
 from partnerhub.leads.models import ContactReveal, Deal, Lead, MarketplaceAccess
+from partnerhub.referrals.models import StoredEvent
+from tests.factories import ProgramFactory
 from tests.leads.factories import lead_program, make_eligible, make_lead
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason="PostgreSQL only: the request is stopped half-way on a row lock "
-        "(SELECT ... FOR UPDATE, which SQLite ignores) and its connection is cut with "
-        "pg_terminate_backend",
-    ),
     pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX processes"),
 ]
+ON_POSTGRES = connection.vendor == "postgresql"
+postgres_only = pytest.mark.skipif(
+    not ON_POSTGRES,
+    reason="PostgreSQL only: the request is stopped half-way on a row lock "
+    "(SELECT ... FOR UPDATE, which SQLite ignores) and its connection is cut with "
+    "pg_terminate_backend",
+)
 
 PARTNERHUB = Path(sys.executable).with_name("partnerhub")
 REQUEST_TIMEOUT_SECONDS = 2
 LEASE_SECONDS = 3
 START_TIMEOUT = 90.0
 KEY = "take-after-crash-1"
+BATCH_CLIENTS = 9_999  # with the partner's registration: REFERRAL_EVENTS_MAX_BATCH events
 
 
 def write_server_settings(directory: Path) -> None:
@@ -65,6 +73,7 @@ def write_server_settings(directory: Path) -> None:
         f"DATABASES = {{'default': json.loads({json.dumps(json.dumps(database))})}}\n"
         f"REQUEST_TIMEOUT_SECONDS = {REQUEST_TIMEOUT_SECONDS}\n"
         f"IDEMPOTENCY_LEASE_SECONDS = {LEASE_SECONDS}\n"
+        "REFERRAL_APPLY_IN_WORKER = False  # no worker runs: requests apply their events\n"
     )
 
 
@@ -103,7 +112,7 @@ class Servers:
 
     env: dict[str, str]
     log_dir: Path
-    token: str
+    token: str = ""
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     port: int = 0
 
@@ -123,19 +132,23 @@ class Servers:
             if process.poll() is not None:
                 pytest.fail(f"partnerhub serve exited with {process.returncode}\n{self.logs()}")
             try:
-                if self.request("GET", "/api/v1/deals").status == 200:
+                if self.request("GET", "/api/v1/deals").status < 500:
                     return
             except OSError:
                 time.sleep(0.2)
         pytest.fail(f"the server did not answer within {START_TIMEOUT:.0f} s\n{self.logs()}")
 
-    def request(self, method: str, path: str, key: str | None = None) -> Answer:
-        client = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+    def request(
+        self, method: str, path: str, key: str | None = None, body: bytes | None = None
+    ) -> Answer:
+        client = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
         headers = {"Authorization": f"Token {self.token}", "Content-Type": "application/json"}
         if key is not None:
             headers["Idempotency-Key"] = key
+        if body is None and method == "POST":
+            body = b"{}"
         try:
-            client.request(method, path, body=b"{}" if method == "POST" else None, headers=headers)
+            client.request(method, path, body=body, headers=headers)
             response = client.getresponse()
             return Answer(response.status, dict(response.getheaders()), response.read())
         finally:
@@ -171,8 +184,8 @@ def take(world):
 
 
 @pytest.fixture
-def servers(server_env, tmp_path, take):
-    pool = Servers(server_env, tmp_path, take[1])
+def servers(server_env, tmp_path):
+    pool = Servers(server_env, tmp_path)
     yield pool
     pool.stop_all()
 
@@ -204,15 +217,15 @@ class LeadRowLock:
 class InFlight(threading.Thread):
     """The client's first request, which waits on the lock; ``answer`` or ``error`` after."""
 
-    def __init__(self, servers: Servers, path: str) -> None:
+    def __init__(self, servers: Servers, path: str, body: bytes | None = None) -> None:
         super().__init__(daemon=True)
-        self.servers, self.path = servers, path
+        self.servers, self.path, self.body = servers, path, body
         self.answer: Answer | None = None
         self.error: BaseException | None = None
 
     def run(self) -> None:
         try:
-            self.answer = self.servers.request("POST", self.path, KEY)
+            self.answer = self.servers.request("POST", self.path, KEY, self.body)
         except BaseException as exc:  # the server was killed under it
             self.error = exc
 
@@ -242,12 +255,26 @@ def backend_gone(pid: int) -> bool:
         return cursor.fetchone()[0] == 0
 
 
-def retry_until_answered(servers: Servers, path: str, *, timeout: float) -> tuple[Answer, int]:
+def other_backends() -> int:
+    """Database sessions other than this test's own (PostgreSQL; none on SQLite)."""
+    if not ON_POSTGRES:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0]
+
+
+def retry_until_answered(
+    servers: Servers, path: str, *, timeout: float, body: bytes | None = None
+) -> tuple[Answer, int]:
     """Retry with the same key as a client does, honouring 409/503 and Retry-After; the first
     other answer and how many 409/503 came before it."""
     deadline, waits = time.monotonic() + timeout, 0
     while True:
-        answer = servers.request("POST", path, KEY)
+        answer = servers.request("POST", path, KEY, body)
         if answer.status not in (409, 503):
             return answer, waits
         assert "Retry-After" in answer.headers, answer
@@ -269,10 +296,72 @@ def assert_taken_exactly_once(lead: Lead, partner, answer: Answer) -> None:
     assert (key.state, key.response_status) == (IdempotencyState.COMPLETED, 201)
 
 
+def event_batch() -> bytes:
+    events = [
+        {
+            "id": "p1",
+            "type": "partner.registered",
+            "at": "2026-01-10T09:00:00+03:00",
+            "partner": "AB12CD",
+        }
+    ]
+    events += [
+        {
+            "id": f"c{n}",
+            "type": "client.registered",
+            "at": "2026-01-11T10:00:00+03:00",
+            "client": f"c{n}.bitrix24.ru",
+            "referral_code": "AB12CD",
+        }
+        for n in range(BATCH_CLIENTS)
+    ]
+    return json.dumps(events).encode()
+
+
+def test_kill_9_of_the_server_mid_batch_then_the_same_key_stores_the_batch_once(world, servers):
+    ProgramFactory(vendor=world.vendor, code="referrals")
+    _token, servers.token = api_token_create(
+        organisation=world.vendor, name="product", role="administrator"
+    )
+    path, body = "/api/v1/referrals/events", event_batch()
+    servers.start()
+
+    # Given a batch of 10 000 events being stored and applied under an Idempotency-Key,
+    first = InFlight(servers, path, body)
+    first.start()
+    wait_until(
+        lambda: IdempotencyKey.objects.filter(key=KEY).exists(),
+        timeout=60,
+        what="the batch claimed its key",
+        logs=servers.logs,
+    )
+    # when the server is killed with SIGKILL before it has answered,
+    servers.kill()
+    first.join(timeout=10)
+    assert first.answer is None and first.error is not None  # the client got no answer
+    assert IdempotencyKey.objects.get(key=KEY).state == IdempotencyState.IN_PROGRESS
+    wait_until(lambda: other_backends() == 0, timeout=60, what="the killed request's session ended")
+    assert not StoredEvent.objects.exists()  # nothing half-written
+
+    # then, with the server started again, the retries with the same key store the batch once
+    servers.start()
+    answer, _waits = retry_until_answered(servers, path, timeout=LEASE_SECONDS + 60, body=body)
+    assert answer.status == 200, answer.body
+    assert answer.json() == {"accepted": BATCH_CLIENTS + 1, "duplicates": 0, "rejected": []}
+    assert StoredEvent.objects.count() == BATCH_CLIENTS + 1
+    assert IdempotencyKey.objects.get(key=KEY).state == IdempotencyState.COMPLETED
+    # and one more retry gets the original response again.
+    again = servers.request("POST", path, KEY, body)
+    assert (again.status, again.headers.get("Idempotency-Replayed")) == (200, "true")
+    assert again.body == answer.body
+    assert StoredEvent.objects.count() == BATCH_CLIENTS + 1
+
+
+@postgres_only
 def test_kill_9_of_the_server_mid_request_then_the_same_key_takes_the_lead_once(
     world, take, servers
 ):
-    lead, _token = take
+    lead, servers.token = take
     path = f"/api/v1/marketplace/leads/{lead.pk}/take"
     servers.start()
 
@@ -312,10 +401,11 @@ def test_kill_9_of_the_server_mid_request_then_the_same_key_takes_the_lead_once(
     assert Deal.objects.filter(lead=lead).count() == 1
 
 
+@postgres_only
 def test_a_killed_database_connection_is_503_and_the_same_key_then_takes_the_lead_once(
     world, take, servers
 ):
-    lead, _token = take
+    lead, servers.token = take
     path = f"/api/v1/marketplace/leads/{lead.pk}/take"
     servers.start()
 
