@@ -169,6 +169,21 @@ class Servers:
                     continue
                 process.wait(timeout=10)
 
+    def gunicorn_arguments(self) -> list[str]:
+        """The command line of the newest server's gunicorn (its child process; Linux /proc)."""
+        parent = str(self.processes[-1].pid)
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                if fields[1] == parent:
+                    raw = (stat.parent / "cmdline").read_bytes()
+                    arguments = raw.decode().split("\0")
+                    if any("gunicorn" in a for a in arguments):
+                        return arguments
+            except OSError:
+                continue  # a process that ended meanwhile
+        return []
+
     def logs(self) -> str:
         return "\n".join(p.read_text(errors="replace")[-3000:] for p in self.log_dir.glob("*.log"))
 
@@ -325,6 +340,9 @@ def test_kill_9_of_the_server_mid_batch_then_the_same_key_stores_the_batch_once(
     )
     path, body = "/api/v1/referrals/events", event_batch()
     servers.start()
+    if Path("/proc/self/stat").exists():  # gunicorn's timeout is the request timeout
+        arguments = servers.gunicorn_arguments()
+        assert arguments[arguments.index("--timeout") + 1] == str(REQUEST_TIMEOUT_SECONDS)
 
     # Given a batch of 10 000 events being stored and applied under an Idempotency-Key,
     first = InFlight(servers, path, body)
