@@ -36,11 +36,28 @@ another token: its work is rolled back and it is answered 409, the retry's resul
 lost database connection the claim is released when the database still answers, else it is
 left to its lease; the client gets 503 with Retry-After (``core.api``).
 
+The idempotent handlers, reviewed for running inside that transaction: the employee
+invitation (``invitation_create``), the card (``card_update``), lead creation (``lead_create``:
+a parallel external id's IntegrityError is caught around its own savepoint), the take
+(``lead_take``: its conditional UPDATEs and the deal's insert are savepoints, a duplicate deal's
+IntegrityError is caught around its inner one), the deal's data, events, stage, win and loss
+(``deal_data``/``deals``: ``select_for_update`` on the deal; the partner's CRM hears through the
+outbox after commit), and referral event intake (``events_ingest``: one transaction a batch,
+now a savepoint, whose retry on a parallel batch's IntegrityError rolls back to it; on
+PostgreSQL the worker's ``referrals.apply`` is queued on commit, i.e. once the answer is
+recorded; the backpressure wait ``pending_room`` holds no lock and, at READ COMMITTED, sees the
+worker's progress; the live-state cache is filled on commit, so a rolled-back run leaves nothing
+in memory).
+
 No heartbeat extends a lease: correctness does not depend on it (the token check decides which
-run commits), and a request that runs past the lease is one gunicorn's timeout would stop in a
-synchronous worker anyway. Services that open their own ``transaction.atomic`` run in savepoints
-of the handler's transaction; side effects stay ``on_commit`` (outbox, mail, Huey tasks, the
-referral live-state cache) and so happen only when the write and its response commit.
+run commits). With threaded workers gunicorn's timeout does not interrupt one slow request; such
+a request, once past its lease, may be taken over by a retry and is then rolled back at its end
+(answered 409), so the work still commits once. A heartbeat would only spare that wasted run, at
+the price of a second connection per request, for handlers that take seconds at most (a full
+batch of 10 000 referral events: a few seconds). Services that open their own
+``transaction.atomic`` run in savepoints of the handler's transaction; side effects stay
+``on_commit`` (outbox, mail, Huey tasks, the referral live-state cache) and so happen only when
+the write and its response commit.
 """
 
 from __future__ import annotations
