@@ -9,10 +9,12 @@ bare listening socket that tells whether anything connected at all."""
 
 from __future__ import annotations
 
+import re
 import socket
 import ssl
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpcore
 import httpx
@@ -409,3 +411,26 @@ def test_the_backend_is_the_one_httpcore_connects_through():
 
     assert isinstance(pool, httpcore.ConnectionPool)
     assert isinstance(pool._network_backend, GuardedBackend)
+
+
+# --- one guard ------------------------------------------------------------------------------
+
+SOURCE = Path(__file__).resolve().parents[2] / "src" / "partnerhub"
+_HTTP_CLIENTS = re.compile(
+    r"httpx\.(Client|AsyncClient|HTTPTransport|post|get|request|stream)\b"
+    r"|import requests|from requests|urllib\.request|http\.client|urlopen|aiohttp"
+)
+
+
+def test_no_module_but_the_guard_makes_its_own_http_client():
+    """Every outgoing request goes through ``guarded_client`` (house style: no outgoing HTTP to
+    a user-given address without the one SSRF guard)."""
+    offenders = [
+        f"{path.relative_to(SOURCE)}:{number}"
+        for path in SOURCE.rglob("*.py")
+        if path.name != "netguard.py"
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if _HTTP_CLIENTS.search(line)
+    ]
+
+    assert offenders == []
