@@ -23,7 +23,7 @@ PER_PAGE = 50
 
 def partner_filter(request: HttpRequest) -> int | None:
     raw = request.GET.get("partner", "").strip()
-    return int(raw) if raw.isdigit() else None
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
 
 
 @access(READERS)

@@ -25,7 +25,10 @@ PER_PAGE = 25
 def year_filter(request: HttpRequest) -> int | None:
     """The ``?year=`` filter, or None when absent or not a year."""
     raw = request.GET.get("year", "").strip()
-    return int(raw) if raw.isdigit() and 2000 <= int(raw) <= 2100 else None
+    # four ASCII digits: int() of 5,000 digits or of "²" (isdigit) raises
+    if len(raw) != 4 or not (raw.isascii() and raw.isdigit()):
+        return None
+    return int(raw) if 2000 <= int(raw) <= 2100 else None
 
 
 def kind_filter(request: HttpRequest) -> str:
