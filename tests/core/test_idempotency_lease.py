@@ -409,3 +409,14 @@ def test_the_500_handler_keeps_500_for_other_errors():
     except RuntimeError:
         response = json_or_html_500(request)
     assert response.status_code == 500
+
+
+def test_a_body_with_an_integer_beyond_64_bits_has_a_stable_fingerprint():
+    """orjson refuses such integers; the fingerprint falls back to the standard library (the
+    fuzz test found PATCH /api/v1/card/ answering 500 with one)."""
+    body = {"b": 1635584260054332977346980056399872, "a": "x"}
+    first = fingerprint(method="PATCH", path="/api/v1/card/", data=body)
+    again = fingerprint(method="PATCH", path="/api/v1/card/", data=dict(reversed(body.items())))
+    other = fingerprint(method="PATCH", path="/api/v1/card/", data={**body, "b": 1})
+    assert first == again
+    assert first != other

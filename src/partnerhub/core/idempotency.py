@@ -65,6 +65,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import json
 import logging
 import secrets
 from collections.abc import Callable
@@ -148,7 +149,16 @@ def canonical_body(data: Any) -> bytes:
     """The parsed body as canonical JSON: key order and whitespace do not make another request."""
     if hasattr(data, "lists"):  # QueryDict of a form body: every value of every key
         data = dict(data.lists())
-    return orjson.dumps(data, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)
+    try:
+        return orjson.dumps(
+            data, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str
+        )
+    except TypeError:
+        # orjson refuses integers beyond 64 bits (a JSON body may carry any); the standard
+        # library writes them, as deterministically, for the same body.
+        return json.dumps(
+            data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+        ).encode()
 
 
 def fingerprint(*, method: str, path: str, data: Any) -> str:
