@@ -17,7 +17,13 @@ from django.db import connection
 from partnerhub.core.errors import ValidationFailed
 from partnerhub.core.models.audit import AuditEvent
 from partnerhub.core.models.outbox import OutboxEvent
-from partnerhub.referrals.engine.config import DEFAULT, EPOCH, config_to_dict
+from partnerhub.referrals.engine.config import (
+    DEFAULT,
+    EPOCH,
+    ConfigError,
+    config_from_dict,
+    config_to_dict,
+)
 from partnerhub.referrals.models import ConfigVersion
 from partnerhub.referrals.selectors.config import (
     config_cache_forget,
@@ -441,3 +447,12 @@ def test_a_cached_set_costs_one_query(world, program, django_assert_num_queries)
         again = config_set(program)
 
     assert again is first
+
+
+@pytest.mark.parametrize("months", ["²", "١٢", "99999", "0", "-1"])
+def test_months_of_the_points_table_are_a_short_run_of_ascii_digits(months):
+    """ "²".isdigit() is true but int("²") raises: such a month was a 500, now a ConfigError."""
+    doc = config_to_dict(DEFAULT)
+    doc["points"] = {"product": {months: 10}}
+    with pytest.raises(ConfigError):
+        config_from_dict(doc)

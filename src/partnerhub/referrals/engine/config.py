@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -240,7 +241,7 @@ def config_from_dict(doc: dict[str, Any]) -> ProgramConfig:
         points[product] = {}
         for months, value in row.items():
             name = f"points.{product}.{months}"
-            if not str(months).isdigit() or int(months) <= 0:
+            if not re.fullmatch(r"[0-9]{1,4}", str(months)) or int(months) <= 0:
                 raise ConfigError(name, "months must be a positive integer")
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ConfigError(name, "points must be a non-negative integer")
