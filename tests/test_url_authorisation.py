@@ -8,9 +8,10 @@ actor must get. The statuses are written out here, not derived from the rules in
 that loosening a rule makes this test fail.
 
 Actors: ``anon``, ``a:<role>`` (partner A), ``b:<role>`` (partner B, where the URL points at an
-object of partner A) and ``vendor:<role>``. Pages send anonymous users to the login page (302),
-refuse the wrong organisation kind or role with 403 and answer 404 for another partner's object;
-the API answers 401/403 with a JSON error body.
+object of partner A), ``vendor:<role>``, and (issue 14) the second vendor's ``vendor2:<role>``
+and its partner ``c:<role>`` (see "the second vendor" below). Pages send anonymous users to the
+login page (302), refuse the wrong organisation kind or role with 403 and answer 404 for another
+partner's object; the API answers 401/403 with a JSON error body.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from urllib.parse import quote
 
 import pytest
 from django.contrib.auth.tokens import default_token_generator
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import URLResolver, get_resolver, reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
@@ -434,6 +435,87 @@ for _area in AREAS:
     URL_TABLE.update(_area.TABLE)
 
 
+# --- the second vendor (issue 14) -----------------------------------------------------------
+#
+# Vendor 2's staff (``vendor2:<role>``) and its partner C (``c:<role>``) are tried on every URL.
+# Their statuses are written out from the first vendor's and partner B's columns above, by one
+# rule each, so that every entry is checked for cross-vendor leaks as it is for cross-partner
+# ones:
+# - vendor 2's staff get 403 where vendor 1's staff of the same role do; on a URL whose path
+#   names an object (all of them partner A's, in vendor 1's programs) and is not public, the
+#   role that vendor 1 lets through gets 404; anywhere else (lists, forms, public pages) what
+#   vendor 1's staff get, on vendor 2's own data (the bodies are checked for vendor 1's
+#   partners by ``test_vendor2_never_sees_vendor1_partners``);
+# - partner C, enrolled only with vendor 2, gets what partner B gets where B is tried (A's
+#   objects: 404), nothing else is tried for C.
+# Django's admin is the operator's tool, not scoped by vendor: vendor 2's administrator is staff
+# but not a superuser there (see ``ADMIN_VENDOR2``).
+
+VENDOR2_ACTORS = tuple(f"vendor2:{role}" for role in VENDOR_ROLES)
+C_ACTORS = tuple(f"c:{role}" for role in PARTNER_ROLES)
+
+#: Vendor 2's administrator in Django's admin: logged in as staff without permissions, the
+#: index shows an empty admin, a model's changelist is refused.
+ADMIN_VENDOR2 = {
+    ("admin:index", "GET"): OK,
+    ("admin:login", "GET"): FOUND,
+    ("admin:login", "POST"): OK,
+    ("admin:partners_organisation_changelist", "GET"): FORBIDDEN,
+}
+
+
+def url_takes_arguments() -> dict[str, bool]:
+    """Whether each named URL pattern has arguments in its path (it names an object)."""
+    found: dict[str, bool] = {}
+
+    def walk(resolver: URLResolver, namespace: str, groups: int) -> None:
+        for pattern in resolver.url_patterns:
+            inner_groups = groups + pattern.pattern.regex.groups
+            if isinstance(pattern, URLResolver):
+                inner = namespace
+                if pattern.namespace:
+                    inner = f"{namespace}:{pattern.namespace}" if namespace else pattern.namespace
+                walk(pattern, inner, inner_groups)
+            elif pattern.name:
+                prefix = f"{namespace}:" if namespace else ""
+                found[f"{prefix}{pattern.name}"] = inner_groups > 0
+
+    walk(get_resolver(), "", 0)
+    return found
+
+
+#: Where partner C is not like partner B: B is eligible in vendor 1's lead marketplace and takes
+#: its untaken lead; C is not in that marketplace, so the lead does not exist for C.
+C_NOT_LIKE_B = {("api:marketplace_lead_take", "POST"), ("cabinet:lead_take", "POST")}
+
+
+def _vendor2_statuses(name: str, method: str, statuses: dict[str, int], names_object: bool):
+    public = len({statuses[actor] for actor in BASE_ACTORS}) == 1
+    for role in VENDOR_ROLES:
+        first = statuses[f"vendor:{role}"]
+        if name.startswith("admin:"):
+            second = FORBIDDEN if role != "administrator" else ADMIN_VENDOR2[(name, method)]
+        elif first == FORBIDDEN:
+            second = FORBIDDEN
+        elif names_object and not public:
+            second = NOT_FOUND
+        else:
+            second = first
+        statuses[f"vendor2:{role}"] = second
+    if f"b:{PARTNER_ROLES[0]}" in statuses:
+        for role in PARTNER_ROLES:
+            second = statuses[f"b:{role}"]
+            if (name, method) in C_NOT_LIKE_B and second != FORBIDDEN:
+                second = NOT_FOUND
+            statuses[f"c:{role}"] = second
+
+
+_TAKES_ARGUMENTS = url_takes_arguments()
+for _name, _entry in URL_TABLE.items():
+    for _method, _statuses in _entry.expect.items():
+        _vendor2_statuses(_name, _method, _statuses, _TAKES_ARGUMENTS.get(_name, False))
+
+
 # --- fixtures -------------------------------------------------------------------------------
 
 
@@ -475,7 +557,9 @@ class AreaObjects(SimpleNamespace):
 
 @pytest.fixture
 def a_objects(world) -> SimpleNamespace:
-    """Objects of partner A the URLs point at (and a few that must never leak to partner B)."""
+    """Objects of partner A the URLs point at (and a few that must never leak to partner B),
+    and vendor 2's programs with partner C (vendor 2's staff work on their own data)."""
+    world.vendor2_programs()
     owner = world.user("a:owner")
     invitation, invitation_token = invitation_create(
         organisation=world.partner_a, email="invitee@a.example", role="manager", invited_by=owner
@@ -495,9 +579,11 @@ def a_objects(world) -> SimpleNamespace:
         kind="partners.card.updated",
         title="Карточка организации изменена",
     )
-    webhook_endpoint = webhook_endpoint_create(
-        organisation=world.partner_a, url="https://crm.alfa.example/hooks", created_by=owner
-    )
+    # the name does not resolve here; the SSRF guard's own tests check resolving
+    with override_settings(WEBHOOK_ALLOW_LOCAL=True):
+        webhook_endpoint = webhook_endpoint_create(
+            organisation=world.partner_a, url="https://crm.alfa.example/hooks", created_by=owner
+        )
     webhook_event = emit("partners.card.updated", {}, organisation_id=world.partner_a.pk)
     referral_partner = referral_partner_register(
         program=ProgramFactory(vendor=world.vendor, name="Реферальная программа А"),
@@ -586,9 +672,10 @@ def test_every_url_pattern_has_an_entry_in_the_table():
 
 def test_every_entry_gives_a_status_for_every_actor(world):
     assert set(world.users) == {*A_ACTORS, *B_ACTORS, *VENDOR_ACTORS}, "roles changed"
+    assert set(world.vendor2_users) == {*C_ACTORS, *VENDOR2_ACTORS}, "roles changed"
     for name, entry in URL_TABLE.items():
         for method, statuses in entry.expect.items():
-            missing = set(BASE_ACTORS) - set(statuses)
+            missing = {*BASE_ACTORS, *VENDOR2_ACTORS} - set(statuses)
             assert not missing, f"{name} {method}: no status for {sorted(missing)}"
             assert all(isinstance(status, int) for status in statuses.values())
 
@@ -688,6 +775,58 @@ def test_partner_b_never_sees_partner_a_in_the_cabinet(world, a_objects, login_a
         "cabinet:deals",
         "cabinet:lead_crm",
     ]
+
+
+def _body(response) -> str:
+    if response.streaming:
+        return b"".join(response.streaming_content).decode()
+    return response.content.decode()
+
+
+def test_vendor2_never_sees_vendor1_partners(world, a_objects, login_as):
+    """Every back-office page and API that vendor 2's staff open without naming an object (the
+    lists, the exports, the dashboard) holds nothing of partner A, enrolled only with vendor 1:
+    not its name, INN, referral codes, leads, documents or vendor 1's programs."""
+    # given every object of partner A the table knows, all in vendor 1's programs
+    a_codes = [
+        a_objects.referral_partner.code,
+        referral_code_in_vendor_program(a_objects)["code"],
+    ]
+    first_config_version(a_objects)
+    secrets = [
+        PARTNER_A_NAME,
+        world.partner_a.inn,
+        *a_codes,
+        a_objects.lead_deal.lead.company_name,
+        a_objects.lead_untaken.company_name,
+        a_objects.lead_untaken.contact_email,
+        a_objects.closing_document.number,
+        a_objects.contract.program.name,
+        a_objects.payout.program.name,
+        a_objects.program.name,
+        a_objects.enrolment.program.name,
+    ]
+    # (vendor 1's staff see them: the seeds are on the pages checked below)
+    vendor1 = login_as("vendor:administrator")
+    assert PARTNER_A_NAME in vendor1.get(reverse("backoffice:partners")).content.decode()
+    assert a_codes[1] in vendor1.get(reverse("backoffice:referrals")).content.decode()
+    checked = []
+    for name, entry in URL_TABLE.items():
+        statuses = entry.expect.get("GET", {})
+        if not name.startswith(("backoffice:", "api:")) or _TAKES_ARGUMENTS.get(name):
+            continue
+        role = next((r for r in VENDOR_ROLES if statuses.get(f"vendor2:{r}") == OK), None)
+        if role is None:
+            continue
+        url = reverse(name, kwargs=entry.kwargs(a_objects) if entry.kwargs else None)
+        response = login_as(f"vendor2:{role}").get(url)
+        assert response.status_code == OK, f"GET {url} as vendor2:{role}: {response.status_code}"
+        body = _body(response)
+        for secret in secrets:
+            assert secret not in body, f"GET {url} shows vendor 1's {secret!r} to vendor 2"
+        checked.append(name)
+    assert {"backoffice:dashboard", "backoffice:partners", "backoffice:referrals"} <= set(checked)
+    assert len(checked) >= 25, checked
 
 
 # --- API tokens -----------------------------------------------------------------------------

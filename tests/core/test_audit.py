@@ -324,7 +324,9 @@ def test_the_back_office_page_does_not_query_per_row(
 
 def test_the_next_page_link_keeps_the_filters(world, login_as):
     for _ in range(30):
-        record(action="partner.card.updated", obj=world.partner_a)
+        record(
+            action="partner.card.updated", obj=world.partner_a, organisation_id=world.partner_a.pk
+        )
     page = login_as("vendor:support").get("/backoffice/audit/?action=partner.card").content
     assert b'href="?action=partner.card&amp;page=2"' in page
 

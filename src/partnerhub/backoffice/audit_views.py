@@ -18,10 +18,12 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
+from partnerhub.accounts.principal import organisation_of
 from partnerhub.core.access import access, vendor
 from partnerhub.core.audit import audit_events
 from partnerhub.core.input import validate_year_range
 from partnerhub.core.pagination import paginate
+from partnerhub.partners import selectors as partner_selectors
 
 AUDIT_READERS = vendor("administrator", "program_manager", "support")
 
@@ -60,9 +62,15 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     """The audit log, newest first, filtered and paginated (a bad filter shows its error and no
     rows rather than an unfiltered list)."""
     form = AuditFilterForm(request.GET or None)
-    events = audit_events()
+    vendor_org = organisation_of(request.user)
+    scope = {"organisation_ids": partner_selectors.organisation_ids_of_vendor(vendor=vendor_org)}
+    events = audit_events(**scope)
     if form.is_bound:
-        events = audit_events(**_filters(form.cleaned_data)) if form.is_valid() else events.none()
+        events = (
+            audit_events(**scope, **_filters(form.cleaned_data))
+            if form.is_valid()
+            else events.none()
+        )
     context = {"form": form, "page": paginate(request, events)}
     return render(request, "backoffice/audit_log.html", context, status=400 if form.errors else 200)
 

@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from partnerhub.accounts.principal import person_of
+from partnerhub.accounts.principal import organisation_of, person_of
 from partnerhub.contracts import selectors, services
 from partnerhub.contracts.forms import ReasonForm, SignForm, TerminateForm
 from partnerhub.contracts.models import ContractState
@@ -40,9 +40,12 @@ def contracts(request: HttpRequest) -> HttpResponse:
     else:
         state, states = QUEUE, selectors.QUEUE_STATES
     context = {
-        "page": paginate(request, selectors.contracts_for_staff(states=states)),
+        "page": paginate(
+            request,
+            selectors.contracts_for_staff(vendor=organisation_of(request.user), states=states),
+        ),
         "state": state,
-        "counts": selectors.contract_state_counts(),
+        "counts": selectors.contract_state_counts(vendor=organisation_of(request.user)),
         "states": ContractState.choices,
     }
     return render(request, "backoffice/contracts/list.html", context)
@@ -52,7 +55,7 @@ def contracts(request: HttpRequest) -> HttpResponse:
 @require_GET
 def contract(request: HttpRequest, pk: int) -> HttpResponse:
     """One contract: the partner, the state, the application as sent, the decisions."""
-    found = selectors.contract_get(pk=pk)
+    found = selectors.contract_get(vendor=organisation_of(request.user), pk=pk)
     context = {
         "contract": found,
         "snapshot": found.application_snapshot,
@@ -87,7 +90,7 @@ def _form_refused(request: HttpRequest, pk: int, form) -> HttpResponse:  # type:
 @require_POST
 def contract_review(request: HttpRequest, pk: int) -> HttpResponse:
     """Take a sent application under review."""
-    found = selectors.contract_get(pk=pk)
+    found = selectors.contract_get(vendor=organisation_of(request.user), pk=pk)
     try:
         services.contract_review_start(contract=found, by=person_of(request.user))
     except ApplicationError as exc:
@@ -99,7 +102,7 @@ def contract_review(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def contract_sign(request: HttpRequest, pk: int) -> HttpResponse:
     """Sign the contract on a date."""
-    found = selectors.contract_get(pk=pk)
+    found = selectors.contract_get(vendor=organisation_of(request.user), pk=pk)
     form = SignForm(request.POST)
     if not form.is_valid():
         return _form_refused(request, pk, form)
@@ -116,7 +119,7 @@ def contract_sign(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def contract_reject(request: HttpRequest, pk: int) -> HttpResponse:
     """Reject the application with a reason."""
-    found = selectors.contract_get(pk=pk)
+    found = selectors.contract_get(vendor=organisation_of(request.user), pk=pk)
     form = ReasonForm(request.POST)
     if not form.is_valid():
         return _form_refused(request, pk, form)
@@ -133,7 +136,7 @@ def contract_reject(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def contract_terminate(request: HttpRequest, pk: int) -> HttpResponse:
     """Terminate a signed contract with a reason."""
-    found = selectors.contract_get(pk=pk)
+    found = selectors.contract_get(vendor=organisation_of(request.user), pk=pk)
     form = TerminateForm(request.POST)
     if not form.is_valid():
         return _form_refused(request, pk, form)
@@ -153,7 +156,7 @@ def contract_terminate(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def contract_application(request: HttpRequest, pk: int) -> HttpResponse:
     """The application as the partner sent it (404 before the first sending)."""
-    found = selectors.contract_get(pk=pk)
+    found = selectors.contract_get(vendor=organisation_of(request.user), pk=pk)
     if not found.application_pdf:
         raise Http404
     with found.application_pdf.open("rb") as file:

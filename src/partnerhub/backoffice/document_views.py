@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from partnerhub.accounts.principal import organisation_of
 from partnerhub.cabinet.document_views import kind_filter, pdf_filename, pdf_response, year_filter
 from partnerhub.core.access import access, vendor
 from partnerhub.core.pagination import paginate
@@ -29,12 +30,15 @@ def partner_filter(request: HttpRequest) -> int | None:
 @access(READERS)
 @require_GET
 def closing_documents(request: HttpRequest) -> HttpResponse:
-    """Every partner's acts and invoices, newest first, filtered by year, kind and partner."""
+    """The vendor's partners' acts and invoices, newest first, filtered by year, kind
+    and partner."""
     year, kind, partner_id = year_filter(request), kind_filter(request), partner_filter(request)
-    documents = selectors.closing_documents_for_staff(year=year, kind=kind, partner_id=partner_id)
+    documents = selectors.closing_documents_for_staff(
+        vendor=organisation_of(request.user), year=year, kind=kind, partner_id=partner_id
+    )
     context = {
         "page": paginate(request, documents, PER_PAGE),
-        "years": selectors.closing_document_years(),
+        "years": selectors.closing_document_years(vendor=organisation_of(request.user)),
         "kinds": DocumentKind.choices,
         "year": year,
         "kind": kind,
@@ -46,8 +50,8 @@ def closing_documents(request: HttpRequest) -> HttpResponse:
 @access(READERS)
 @require_GET
 def closing_document_download(request: HttpRequest, pk: int) -> HttpResponse:
-    """The PDF of any partner's document."""
-    document = selectors.closing_document_for_staff(pk=pk)
+    """The PDF of a document of the vendor (another vendor's is 404)."""
+    document = selectors.closing_document_for_staff(vendor=organisation_of(request.user), pk=pk)
     return pdf_response(
         closing_document_pdf(document), pdf_filename(document.number, document.kind)
     )

@@ -35,6 +35,7 @@ from partnerhub.leads import selectors, services
 from partnerhub.leads.models import Lead, LeadSource, LeadState, PageState
 from partnerhub.leads.services.imports import ImportReport, leads_import
 from partnerhub.leads.services.settings import EDITABLE_FIELDS, lead_settings_update
+from partnerhub.partners import selectors as partner_selectors
 from partnerhub.partners.models import Organisation, Program, ProgramKind
 
 from .lead_forms import (
@@ -56,7 +57,7 @@ ACCESSES_PER_PAGE = 25
 
 
 def _programs(org: Organisation) -> list[Program]:
-    return list(Program.objects.filter(vendor=org, kind=ProgramKind.LEADS).order_by("name", "pk"))
+    return list(partner_selectors.programs_of_vendor(vendor=org, kind=ProgramKind.LEADS))
 
 
 def _program(request: HttpRequest) -> tuple[Program, list[Program]]:

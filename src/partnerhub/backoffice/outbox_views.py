@@ -19,11 +19,13 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from partnerhub.accounts.principal import organisation_of
 from partnerhub.core import delivery
 from partnerhub.core.access import access, allowed, vendor
 from partnerhub.core.errors import ApplicationError
 from partnerhub.core.models.outbox import DeliveryState, OutboxDelivery
 from partnerhub.core.pagination import paginate
+from partnerhub.partners import selectors as partner_selectors
 from partnerhub.webhooks import selectors as webhook_selectors
 from partnerhub.webhooks.services import HANDLER_NAME as WEBHOOK_HANDLER
 
@@ -41,7 +43,8 @@ def outbox(request: HttpRequest) -> HttpResponse:
         "event_type": request.GET.get("event_type", "").strip(),
         "handler": request.GET.get("handler", "").strip(),
     }
-    page = paginate(request, delivery.deliveries_list(**filters))
+    scope = partner_selectors.organisation_ids_of_vendor(vendor=organisation_of(request.user))
+    page = paginate(request, delivery.deliveries_list(organisation_ids=scope, **filters))
     deliveries = list(page.object_list)
     endpoints = webhook_selectors.endpoints_by_id(ids=[_endpoint_id(d) for d in deliveries])
     context = {
@@ -52,7 +55,7 @@ def outbox(request: HttpRequest) -> HttpResponse:
         "query": urlencode({key: value for key, value in filters.items() if value}),
         "states": DeliveryState.choices,
         "handlers": delivery.handler_names(),
-        "counts": delivery.delivery_counts(),
+        "counts": delivery.delivery_counts(organisation_ids=scope),
         "can_retry": allowed(OUTBOX_RETRIERS, request.user),
     }
     return render(request, "backoffice/outbox.html", context)
@@ -69,7 +72,12 @@ def _endpoint_id(delivery_row: OutboxDelivery) -> int:
 def outbox_retry(request: HttpRequest, pk: int) -> HttpResponse:
     """Give a dead delivery one more attempt now."""
     try:
-        delivery.retry_dead(delivery_id=pk)
+        delivery.retry_dead(
+            delivery_id=pk,
+            organisation_ids=partner_selectors.organisation_ids_of_vendor(
+                vendor=organisation_of(request.user)
+            ),
+        )
     except ApplicationError as exc:
         if exc.http_status == 404:
             raise Http404 from exc

@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from partnerhub.accounts.principal import person_of
+from partnerhub.accounts.principal import organisation_of, person_of
 from partnerhub.core import clock
 from partnerhub.core.access import access, allowed, vendor
 from partnerhub.core.errors import ApplicationError
@@ -65,14 +65,16 @@ def _statuses_page(
 @require_GET
 def partner_statuses(request: HttpRequest, pk: int) -> HttpResponse:
     """A partner's statuses: in force, coming and past, with who granted and ended them."""
-    return _statuses_page(request, selectors.partner_get(pk=pk))
+    return _statuses_page(
+        request, selectors.partner_of_vendor(vendor=organisation_of(request.user), pk=pk)
+    )
 
 
 @access(STATUS_EDITORS)
 @require_POST
 def partner_status_grant(request: HttpRequest, pk: int) -> HttpResponse:
     """Grant a status for a period; overlaps and an end before the start are refused."""
-    org = selectors.partner_get(pk=pk)
+    org = selectors.partner_of_vendor(vendor=organisation_of(request.user), pk=pk)
     form = StatusGrantForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
@@ -97,7 +99,7 @@ def partner_status_grant(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def partner_status_end(request: HttpRequest, pk: int) -> HttpResponse:
     """End a grant early: its last day becomes the given date."""
-    grant = selectors.status_grant_get(pk=pk)
+    grant = selectors.status_grant_get(vendor=organisation_of(request.user), pk=pk)
     form = StatusEndForm(request.POST)
     if form.is_valid():
         try:
@@ -157,9 +159,12 @@ def status_kind_add(request: HttpRequest) -> HttpResponse:
 @access(DOCUMENT_VIEWERS)
 @require_GET
 def counterparty_documents(request: HttpRequest) -> HttpResponse:
-    """The queue: uploads under review across partners, oldest first."""
+    """The queue: uploads of the vendor's partners under review, oldest first."""
     context = {
-        "page": paginate(request, selectors.counterparty_documents_under_review()),
+        "page": paginate(
+            request,
+            selectors.counterparty_documents_under_review(vendor=organisation_of(request.user)),
+        ),
         "can_review": allowed(DOCUMENT_REVIEWERS, request.user),
         "review_form": CounterpartyDocumentReviewForm(),
     }
@@ -169,15 +174,17 @@ def counterparty_documents(request: HttpRequest) -> HttpResponse:
 @access(DOCUMENT_VIEWERS)
 @require_GET
 def counterparty_document_download(request: HttpRequest, pk: int) -> HttpResponse:
-    """Download any partner's upload."""
-    return counterparty_document_response(selectors.counterparty_document_get(pk=pk))
+    """Download an upload of one of the vendor's partners."""
+    return counterparty_document_response(
+        selectors.counterparty_document_get(vendor=organisation_of(request.user), pk=pk)
+    )
 
 
 @access(DOCUMENT_REVIEWERS)
 @require_POST
 def counterparty_document_review(request: HttpRequest, pk: int) -> HttpResponse:
     """Accept an upload, or ask for it again with a reason the partner receives."""
-    document = selectors.counterparty_document_get(pk=pk)
+    document = selectors.counterparty_document_get(vendor=organisation_of(request.user), pk=pk)
     form = CounterpartyDocumentReviewForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Выберите решение."))

@@ -39,14 +39,17 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     """The staff's start page: applications waiting for a decision, partner count, and what
     waits for staff in contracts, counterparty documents, payouts and the lead marketplace's
     partner pages (each a link to its list)."""
-    contract_counts = contract_selectors.contract_state_counts()
+    vendor_org = organisation_of(request.user)
+    contract_counts = contract_selectors.contract_state_counts(vendor=vendor_org)
     context = {
-        "pending": selectors.enrolments_pending()[:20],
-        "partner_count": selectors.partners_list().count(),
+        "pending": selectors.enrolments_pending(vendor=vendor_org)[:20],
+        "partner_count": selectors.partners_of_vendor(vendor=vendor_org).count(),
         "contracts_waiting": sum(contract_counts[s] for s in contract_selectors.QUEUE_STATES),
-        "documents_waiting": selectors.counterparty_documents_under_review().count(),
-        "payouts_due": payout_selectors.due_counts(vendor=organisation_of(request.user)),
-        "pages_waiting": lead_selectors.pages_to_review_count(vendor=organisation_of(request.user)),
+        "documents_waiting": selectors.counterparty_documents_under_review(
+            vendor=vendor_org
+        ).count(),
+        "payouts_due": payout_selectors.due_counts(vendor=vendor_org),
+        "pages_waiting": lead_selectors.pages_to_review_count(vendor=vendor_org),
     }
     return render(request, "backoffice/dashboard.html", context)
 
@@ -54,22 +57,25 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @access(ANY_STAFF)
 @require_GET
 def partners(request: HttpRequest) -> HttpResponse:
-    """Partners with search by name, INN or email."""
+    """The vendor's partners with search by name, INN or email."""
     search = request.GET.get("q", "")
-    page = paginate(request, selectors.partners_list(search=search))
+    partners = selectors.partners_of_vendor(vendor=organisation_of(request.user), search=search)
+    page = paginate(request, partners)
     return render(request, "backoffice/partners.html", {"page": page, "q": search})
 
 
 @access(ANY_STAFF)
 @require_GET
 def partner_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """One partner: card, completeness, enrolments, employees, card history."""
-    org = selectors.partner_get(pk=pk)
+    """One of the vendor's partners: card, completeness, its enrolments in the vendor's
+    programs, employees, card history."""
+    vendor_org = organisation_of(request.user)
+    org = selectors.partner_of_vendor(vendor=vendor_org, pk=pk)
     context = {
         "org": org,
         "form": CardForm(instance=org),
         "completeness": selectors.card_completeness(organisation=org),
-        "enrolments": selectors.enrolments_of(organisation=org),
+        "enrolments": selectors.enrolments_of(organisation=org, vendor=vendor_org),
         "employees": account_selectors.employees_of(organisation=org),
         "history": selectors.card_history(organisation=org)[:50],
         "statuses": selectors.statuses_of(organisation=org),
@@ -83,7 +89,7 @@ def partner_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def enrolment_decide(request: HttpRequest, pk: int) -> HttpResponse:
     """Activate, reject, suspend or terminate a partner's enrolment."""
-    enrolment = selectors.enrolment_get(pk=pk)
+    enrolment = selectors.enrolment_get(vendor=organisation_of(request.user), pk=pk)
     form = EnrolmentDecisionForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Выберите новое состояние."))

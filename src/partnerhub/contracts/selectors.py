@@ -94,30 +94,38 @@ def contract_get_for_partner(*, organisation: Organisation, pk: int) -> Contract
     return contract
 
 
-def contract_get(*, pk: int) -> Contract:
-    """A contract by id, for the vendor's staff."""
-    contract = (
-        Contract.objects.select_related("organisation", "program", "program__vendor")
-        .filter(pk=pk)
-        .first()
-    )
+def contract_get(*, pk: int, vendor: Organisation | None = None) -> Contract:
+    """A contract by id; with ``vendor`` (its staff asking), only a contract in one of the
+    vendor's programs (another vendor's is 404). Without, for the system's own rules."""
+    contracts = Contract.objects.select_related("organisation", "program", "program__vendor")
+    if vendor is not None:
+        contracts = contracts.filter(program__vendor=vendor)
+    contract = contracts.filter(pk=pk).first()
     if contract is None:
         raise Http404
     return contract
 
 
-def contracts_for_staff(*, states: Iterable[str] = QUEUE_STATES) -> QuerySet[Contract]:
-    """Contracts in ``states`` for the back office, the longest waiting first."""
+def contracts_for_staff(
+    *, vendor: Organisation, states: Iterable[str] = QUEUE_STATES
+) -> QuerySet[Contract]:
+    """Contracts in ``vendor``'s programs in ``states`` for its back office, the longest
+    waiting first."""
     return (
-        Contract.objects.filter(state__in=list(states))
+        Contract.objects.filter(state__in=list(states), program__vendor=vendor)
         .select_related("organisation", "program")
         .order_by("state_changed_at", "pk")
     )
 
 
-def contract_state_counts() -> dict[str, int]:
-    """How many contracts are in each state."""
-    rows = Contract.objects.values("state").annotate(n=Count("pk"))
+def contract_state_counts(*, vendor: Organisation) -> dict[str, int]:
+    """How many contracts in ``vendor``'s programs are in each state."""
+    rows = (
+        Contract.objects.filter(program__vendor=vendor)
+        .order_by()
+        .values("state")
+        .annotate(n=Count("pk"))
+    )
     counts = dict.fromkeys(ContractState.values, 0)
     counts.update({row["state"]: row["n"] for row in rows})
     return counts

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import models
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 
 from partnerhub.core.clock import PROGRAM_TZ
@@ -188,6 +188,7 @@ def diff(
 
 def audit_events(
     *,
+    organisation_ids: Any,
     action_prefix: str = "",
     organisation_id: int | None = None,
     object_type: str = "",
@@ -196,8 +197,17 @@ def audit_events(
     date_to: dt.date | None = None,
 ) -> QuerySet[AuditEvent]:
     """Audit rows for the vendor's staff, newest first, filtered by action prefix, organisation,
-    object type, actor (part of the e-mail or label) and Moscow dates (both ends included)."""
-    qs = AuditEvent.objects.order_by("-at", "-id")
+    object type, actor (part of the e-mail or label) and Moscow dates (both ends included).
+
+    Scoped to who asks (core knows no vendor): rows about one of ``organisation_ids`` (ids or a
+    subquery of them: the vendor and its partners), and rows about no organisation done by one
+    of them (a partner's card, the vendor's staff's own actions). Rows about no organisation
+    done by no organisation (system jobs) cannot be told apart by vendor and are left out.
+    """
+    scope = Q(organisation_id__in=organisation_ids) | Q(
+        organisation_id__isnull=True, actor_organisation_id__in=organisation_ids
+    )
+    qs = AuditEvent.objects.filter(scope).order_by("-at", "-id")
     if action_prefix.strip():
         qs = qs.filter(action__startswith=action_prefix.strip())
     if organisation_id is not None:

@@ -243,20 +243,26 @@ def _finish_failed(
     return _Outcome(state, delivery.event_id, next_at)
 
 
-def retry_dead(*, delivery_id: int, now: dt.datetime | None = None) -> OutboxDelivery:
+def retry_dead(
+    *, delivery_id: int, now: dt.datetime | None = None, organisation_ids: Any = None
+) -> OutboxDelivery:
     """Staff action: give a dead delivery one more attempt, right away.
 
     The attempt count is kept (so a new failure makes it dead again, and attempt numbers keep
     increasing); ``last_error`` stays until the next attempt replaces it. The requeue is written
     to the audit log (the actor comes from the request's context) and the worker is woken for
-    the event after commit. Raises ``NotFound`` or ``Conflict`` (not dead).
+    the event after commit. Raises ``NotFound`` or ``Conflict`` (not dead). With
+    ``organisation_ids`` (staff asking), a delivery of another organisation's event is not found.
     """
     moment = now or clock.now()
+    deliveries = OutboxDelivery.objects.all()
+    if organisation_ids is not None:
+        deliveries = deliveries.filter(_of_organisations(organisation_ids))
     with transaction.atomic():
-        requeued = OutboxDelivery.objects.filter(pk=delivery_id, state=DeliveryState.DEAD).update(
+        requeued = deliveries.filter(pk=delivery_id, state=DeliveryState.DEAD).update(
             state=DeliveryState.PENDING, next_attempt_at=moment, locked_until=None
         )
-        delivery = OutboxDelivery.objects.select_related("event").filter(pk=delivery_id).first()
+        delivery = deliveries.select_related("event").filter(pk=delivery_id).first()
         if delivery is None:
             raise NotFound(_("Доставка не найдена."))
         if not requeued:
@@ -292,12 +298,23 @@ _ATTENTION = Case(
 )
 
 
+def _of_organisations(organisation_ids: Any) -> Q:
+    """Deliveries of events of ``organisation_ids`` and of the platform's own events (of no
+    organisation), which every vendor's staff see."""
+    return Q(event__organisation_id__in=organisation_ids) | Q(event__organisation_id__isnull=True)
+
+
 def deliveries_list(
-    *, state: str = "", event_type: str = "", handler: str = ""
+    *, organisation_ids: Any, state: str = "", event_type: str = "", handler: str = ""
 ) -> QuerySet[OutboxDelivery]:
-    """Deliveries for the vendor's staff (all organisations), filtered by state, event type
-    (prefix) and handler. Dead and failing ones come first, then the most recent."""
-    qs = OutboxDelivery.objects.select_related("event").annotate(attention=_ATTENTION)
+    """Deliveries of events of ``organisation_ids`` (ids or a subquery: the asking vendor and
+    its partners) for the vendor's staff, filtered by state, event type (prefix) and handler.
+    Dead and failing ones come first, then the most recent."""
+    qs = (
+        OutboxDelivery.objects.filter(_of_organisations(organisation_ids))
+        .select_related("event")
+        .annotate(attention=_ATTENTION)
+    )
     if state:
         qs = qs.filter(state=state)
     if event_type:
@@ -307,10 +324,16 @@ def deliveries_list(
     return qs.order_by("attention", "-event__created_at", "-pk")
 
 
-def delivery_counts() -> dict[str, int]:
-    """How many deliveries are in each state (the back office's summary line)."""
+def delivery_counts(*, organisation_ids: Any) -> dict[str, int]:
+    """How many deliveries of events of ``organisation_ids`` are in each state (the back
+    office's summary line)."""
     counts = dict.fromkeys(DeliveryState.values, 0)
-    rows = OutboxDelivery.objects.order_by().values("state").annotate(n=Count("pk"))
+    rows = (
+        OutboxDelivery.objects.filter(_of_organisations(organisation_ids))
+        .order_by()
+        .values("state")
+        .annotate(n=Count("pk"))
+    )
     for row in rows:
         counts[row["state"]] = row["n"]
     return counts

@@ -44,20 +44,28 @@ def closing_documents_of_partner(
 
 
 def closing_documents_for_staff(
-    *, year: int | None = None, kind: str = "", partner_id: int | None = None
+    *, vendor: Organisation, year: int | None = None, kind: str = "", partner_id: int | None = None
 ) -> QuerySet[ClosingDocument]:
-    """Every partner's documents for the vendor's staff, newest first."""
-    qs = ClosingDocument.objects.select_related("partner", "vendor")
+    """The documents of ``vendor`` (its partners' acts and invoices to it) for its staff,
+    newest first."""
+    qs = ClosingDocument.objects.filter(vendor=vendor).select_related("partner", "vendor")
     if partner_id is not None:
         qs = qs.filter(partner_id=partner_id)
     return _filtered(qs, year=year, kind=kind)
 
 
-def closing_document_years(*, partner: Organisation | None = None) -> list[int]:
-    """The years that have documents (of ``partner``, or of everyone), newest first."""
+def closing_document_years(
+    *, partner: Organisation | None = None, vendor: Organisation | None = None
+) -> list[int]:
+    """The years that have documents of ``partner`` (a partner asking) or of ``vendor`` (its
+    staff asking), newest first."""
+    if partner is None and vendor is None:
+        raise ValueError("closing_document_years needs the partner or the vendor asking")
     qs = ClosingDocument.objects.all()
     if partner is not None:
         qs = qs.filter(partner=partner)
+    if vendor is not None:
+        qs = qs.filter(vendor=vendor)
     return list(qs.order_by("-year").values_list("year", flat=True).distinct())
 
 
@@ -69,9 +77,9 @@ def closing_document_for_partner(*, partner: Organisation, pk: int) -> ClosingDo
     return document
 
 
-def closing_document_for_staff(*, pk: int) -> ClosingDocument:
-    """Any document, for the vendor's staff; 404 when there is none."""
-    document = ClosingDocument.objects.filter(pk=pk).first()
+def closing_document_for_staff(*, vendor: Organisation, pk: int) -> ClosingDocument:
+    """A document of ``vendor``, for its staff; 404 for another vendor's or a missing one."""
+    document = ClosingDocument.objects.filter(vendor=vendor, pk=pk).first()
     if document is None:
         raise Http404
     return document

@@ -6,7 +6,7 @@ import datetime
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from partnerhub.partners import card
@@ -24,10 +24,25 @@ from partnerhub.partners.models import (
     StatusKind,
 )
 
+# --- what a vendor's staff see ------------------------------------------------------------------
+#
+# A partner belongs to a vendor through its enrolments (in any state) in the vendor's programs;
+# a partner enrolled with two vendors is seen by both, each with its own programs' data only.
+# A partner that has joined the portal but applied to no program yet is no vendor's partner and
+# every vendor's prospect: its card is visible to the staff of every vendor (it holds nothing of
+# any vendor's programs), so that one-vendor installations keep seeing new registrations.
 
-def partners_list(*, search: str = "") -> QuerySet[Organisation]:
-    """Partner organisations for the vendor's staff, optionally filtered by name, INN or email."""
-    qs = Organisation.objects.filter(kind=OrgKind.PARTNER).order_by("short_name", "pk")
+
+def _of_vendor(vendor: Organisation) -> Q:
+    """Partner organisations the staff of ``vendor`` may see (see above)."""
+    enrolled = Enrolment.objects.filter(organisation=OuterRef("pk"), program__vendor=vendor)
+    enrolled_anywhere = Enrolment.objects.filter(organisation=OuterRef("pk"))
+    return Q(kind=OrgKind.PARTNER) & (Exists(enrolled) | ~Exists(enrolled_anywhere))
+
+
+def partners_of_vendor(*, vendor: Organisation, search: str = "") -> QuerySet[Organisation]:
+    """The partners of ``vendor`` for its staff, optionally filtered by name, INN or email."""
+    qs = Organisation.objects.filter(_of_vendor(vendor)).order_by("short_name", "pk")
     term = search.strip()
     if term:
         qs = qs.filter(
@@ -39,8 +54,39 @@ def partners_list(*, search: str = "") -> QuerySet[Organisation]:
     return qs
 
 
+def partner_of_vendor(*, vendor: Organisation, pk: int) -> Organisation:
+    """A partner of ``vendor`` by id (its staff); 404 for another vendor's partner."""
+    org = Organisation.objects.filter(_of_vendor(vendor), pk=pk).first()
+    if org is None:
+        raise Http404
+    return org
+
+
+def organisation_ids_of_vendor(*, vendor: Organisation) -> QuerySet[Organisation]:
+    """The ids (a subquery) of ``vendor`` itself and of its partners: the organisations whose
+    audit rows and outbox events its staff may see."""
+    return Organisation.objects.filter(Q(pk=vendor.pk) | _of_vendor(vendor)).values("pk")
+
+
+def programs_of_vendor(*, vendor: Organisation, kind: str | None = None) -> QuerySet[Program]:
+    """The programs ``vendor`` runs (of one ``kind`` when given), by name."""
+    programs = Program.objects.filter(vendor=vendor)
+    if kind is not None:
+        programs = programs.filter(kind=kind)
+    return programs.order_by("name", "pk")
+
+
+def program_get(*, vendor: Organisation, pk: int, kind: str | None = None) -> Program:
+    """One of ``vendor``'s programs (of ``kind`` when given); 404 for another vendor's."""
+    program = programs_of_vendor(vendor=vendor, kind=kind).filter(pk=pk).first()
+    if program is None:
+        raise Http404
+    return program
+
+
 def partner_get(*, pk: int) -> Organisation:
-    """A partner organisation by id (vendor staff); 404 when there is none."""
+    """A partner organisation by id, for the system's own rules (notifications); staff pages
+    use ``partner_of_vendor``."""
     org = Organisation.objects.filter(kind=OrgKind.PARTNER, pk=pk).first()
     if org is None:
         raise Http404
@@ -66,25 +112,33 @@ def programs_with_enrolment(
     return [(program, enrolments.get(program.pk)) for program in programs.order_by("name")]
 
 
-def enrolments_of(*, organisation: Organisation) -> QuerySet[Enrolment]:
-    """Enrolments of one organisation."""
-    return Enrolment.objects.filter(organisation=organisation).select_related(
-        "program", "distributor"
-    )
+def enrolments_of(
+    *, organisation: Organisation, vendor: Organisation | None = None
+) -> QuerySet[Enrolment]:
+    """Enrolments of one organisation (a partner asking about itself); with ``vendor``, only
+    those in the vendor's programs (its staff asking)."""
+    enrolments = Enrolment.objects.filter(organisation=organisation)
+    if vendor is not None:
+        enrolments = enrolments.filter(program__vendor=vendor)
+    return enrolments.select_related("program", "distributor")
 
 
-def enrolments_pending() -> QuerySet[Enrolment]:
-    """Applications waiting for the vendor's decision, oldest first."""
+def enrolments_pending(*, vendor: Organisation) -> QuerySet[Enrolment]:
+    """Applications to ``vendor``'s programs waiting for its decision, oldest first."""
     return (
-        Enrolment.objects.filter(state="applied")
+        Enrolment.objects.filter(state="applied", program__vendor=vendor)
         .select_related("organisation", "program")
         .order_by("applied_at")
     )
 
 
-def enrolment_get(*, pk: int) -> Enrolment:
-    """An enrolment by id (vendor staff)."""
-    enrolment = Enrolment.objects.select_related("organisation", "program").filter(pk=pk).first()
+def enrolment_get(*, pk: int, vendor: Organisation | None = None) -> Enrolment:
+    """An enrolment by id; with ``vendor`` (its staff asking), only one in the vendor's
+    programs (another vendor's is 404). Without, for the system's own rules."""
+    enrolments = Enrolment.objects.select_related("organisation", "program").filter(pk=pk)
+    if vendor is not None:
+        enrolments = enrolments.filter(program__vendor=vendor)
+    enrolment = enrolments.first()
     if enrolment is None:
         raise Http404
     return enrolment
@@ -159,9 +213,13 @@ def status_overview(*, organisation: Organisation, on: datetime.date) -> StatusO
     return StatusOverview(current=current, upcoming=upcoming, past=past)
 
 
-def status_grant_get(*, pk: int) -> StatusGrant:
-    """A grant by id (vendor staff); 404 when there is none."""
-    grant = StatusGrant.objects.select_related("status", "organisation").filter(pk=pk).first()
+def status_grant_get(*, pk: int, vendor: Organisation | None = None) -> StatusGrant:
+    """A grant by id; with ``vendor`` (its staff asking), only a grant of one of the vendor's
+    partners (404 otherwise)."""
+    grants = StatusGrant.objects.select_related("status", "organisation").filter(pk=pk)
+    if vendor is not None:
+        grants = grants.filter(organisation__in=Organisation.objects.filter(_of_vendor(vendor)))
+    grant = grants.first()
     if grant is None:
         raise Http404
     return grant
@@ -280,20 +338,30 @@ def counterparty_document_of_partner(
     return document
 
 
-def counterparty_document_get(*, pk: int) -> CounterpartyDocument:
-    """Any upload by id (the vendor's staff)."""
-    document = (
-        CounterpartyDocument.objects.select_related("kind", "organisation").filter(pk=pk).first()
-    )
+def counterparty_document_get(
+    *, pk: int, vendor: Organisation | None = None
+) -> CounterpartyDocument:
+    """An upload by id; with ``vendor`` (its staff asking), only an upload of one of the
+    vendor's partners (404 otherwise)."""
+    documents = CounterpartyDocument.objects.select_related("kind", "organisation").filter(pk=pk)
+    if vendor is not None:
+        documents = documents.filter(
+            organisation__in=Organisation.objects.filter(_of_vendor(vendor))
+        )
+    document = documents.first()
     if document is None:
         raise Http404
     return document
 
 
-def counterparty_documents_under_review() -> QuerySet[CounterpartyDocument]:
-    """The staff's queue: current uploads waiting for review across partners, oldest first."""
+def counterparty_documents_under_review(*, vendor: Organisation) -> QuerySet[CounterpartyDocument]:
+    """The staff's queue: current uploads of ``vendor``'s partners waiting for review, oldest
+    first."""
     return (
-        CounterpartyDocument.objects.filter(state=CounterpartyDocumentState.UNDER_REVIEW)
+        CounterpartyDocument.objects.filter(
+            state=CounterpartyDocumentState.UNDER_REVIEW,
+            organisation__in=Organisation.objects.filter(_of_vendor(vendor)),
+        )
         .select_related("organisation", "kind", "uploaded_by")
         .order_by("uploaded_at", "pk")
     )
