@@ -164,6 +164,7 @@ DEFAULTS: dict[str, tuple[str, Any]] = {
     "OUTBOX_RETRY_CAP_SECONDS": ("int", 3600),
     "OUTBOX_LEASE_SECONDS": ("int", 300),
     "WEBHOOK_TIMEOUT_SECONDS": ("float", 5.0),
+    "OUTBOUND_RESPONSE_MAX_BYTES": ("int", 2 * 1024 * 1024),
     "WEBHOOK_MAX_ENDPOINTS": ("int", 10),
     "REFERRAL_EVENTS_MAX_BATCH": ("int", 10_000),
     "REFERRAL_EVENTS_FUTURE_TOLERANCE_SECONDS": ("int", 300),

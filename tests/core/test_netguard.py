@@ -383,6 +383,24 @@ def test_a_redirect_is_not_followed(server):
     assert [request.path for request, _ in server.log] == ["/hook"]
 
 
+def test_an_answer_longer_than_the_limit_is_not_read_whole(server, settings):
+    """A hostile portal's endless answer stops at OUTBOUND_RESPONSE_MAX_BYTES, whether it
+    declares its length or streams it (chunked)."""
+    settings.OUTBOUND_RESPONSE_MAX_BYTES = 4096
+    big = b"x" * 10_000
+    server.expect_request("/declared").respond_with_data(big)
+    server.expect_request("/chunked").respond_with_response(
+        Response(iter([big[:3000], big[3000:]]), direct_passthrough=True)
+    )
+    server.expect_request("/small").respond_with_data(b"y" * 4096)
+
+    with guarded_client(allow_local=True, timeout=1.0) as client:
+        for path in ("/declared", "/chunked"):
+            with pytest.raises(netguard.ResponseTooLarge):
+                client.post(server.url_for(path))
+        assert client.post(server.url_for("/small")).content == b"y" * 4096
+
+
 def test_no_proxy_is_taken_from_the_environment(server, listener, monkeypatch):
     proxy = f"http://127.0.0.1:{listener.getsockname()[1]}"
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "all_proxy"):

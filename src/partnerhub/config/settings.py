@@ -420,6 +420,8 @@ LEAD_IMPORT_MAX_ROWS = env_int("LEAD_IMPORT_MAX_ROWS", 5_000, minimum=1)
 # Every request to a partner-given address (CRM portal, webhook endpoint) goes through
 # core.netguard; WEBHOOK_ALLOW_LOCAL and CRM_ALLOW_LOCAL above (real booleans, off unless set)
 # are the only ways to let http and local addresses through (development, tests).
+#: The largest answer read from such an address (a hostile portal could send gigabytes).
+OUTBOUND_RESPONSE_MAX_BYTES = env_int("OUTBOUND_RESPONSE_MAX_BYTES", 2 * 1024 * 1024, minimum=1024)
 
 # -- input limits (no server error from any input) --
 #: Dates and times taken from the API, forms and referral events lie in these years (core.input).

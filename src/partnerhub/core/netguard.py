@@ -38,11 +38,12 @@ import ipaddress
 import re
 import socket
 import ssl
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Final
 
 import httpcore
 import httpx
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from partnerhub.core.errors import ApplicationError
@@ -304,6 +305,29 @@ class GuardedBackend(httpcore.NetworkBackend):
         self._inner.sleep(seconds)
 
 
+class ResponseTooLarge(httpx.ReadError):
+    """The answer is longer than ``OUTBOUND_RESPONSE_MAX_BYTES``: reading stopped there."""
+
+
+class _LimitedStream(httpx.SyncByteStream):
+    """A response body that stops (``ResponseTooLarge``) once it passes ``limit`` bytes."""
+
+    def __init__(self, inner: httpx.SyncByteStream, limit: int) -> None:
+        self._inner = inner
+        self._limit = limit
+
+    def __iter__(self) -> Iterator[bytes]:
+        received = 0
+        for chunk in self._inner:
+            received += len(chunk)
+            if received > self._limit:
+                raise ResponseTooLarge(f"the answer is longer than {self._limit} bytes")
+            yield chunk
+
+    def close(self) -> None:
+        self._inner.close()
+
+
 class GuardedTransport(httpx.HTTPTransport):
     """httpx's transport with the URL checked before each request and, unless ``allow_local``,
     the connection made through ``GuardedBackend``. No proxy, no environment."""
@@ -323,7 +347,21 @@ class GuardedTransport(httpx.HTTPTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         check_syntax(request.url, allow_local=self.allow_local)
-        return super().handle_request(request)
+        response = super().handle_request(request)
+        limit = int(settings.OUTBOUND_RESPONSE_MAX_BYTES)
+        declared = response.headers.get("content-length", "")
+        if declared.isascii() and declared.isdigit() and int(declared) > limit:
+            response.close()
+            raise ResponseTooLarge(f"the answer declares {declared} bytes, over {limit}")
+        stream = response.stream
+        assert isinstance(stream, httpx.SyncByteStream)
+        return httpx.Response(
+            status_code=response.status_code,
+            headers=response.headers,
+            stream=_LimitedStream(stream, limit),
+            extensions=response.extensions,
+            request=request,
+        )
 
 
 def guarded_client(
