@@ -140,7 +140,10 @@ def world(db) -> World:
             is_staff=role == "administrator",
             is_superuser=role == "administrator",
         )
-    vendor2 = VendorFactory(short_name=VENDOR2_NAME)
+    # vendor 2 starts with empty catalogues of status and document kinds, so that partners
+    # enrolled nowhere (A, B: every vendor's prospects) are asked vendor 1's documents only;
+    # the isolation tests seed vendor 2's catalogue where they need it
+    vendor2 = VendorFactory(short_name=VENDOR2_NAME, catalogues=False)
     partner_c = OrganisationFactory(short_name=PARTNER_C_NAME, inn=PARTNER_C_INN)
     vendor2_users: dict[str, object] = {}
     for role in PARTNER_ROLES:

@@ -7,6 +7,7 @@ import factory
 
 from partnerhub.accounts.models import User
 from partnerhub.partners.models import Organisation, OrgKind, Program, ProgramKind
+from partnerhub.partners.services.catalogues import vendor_catalogues_seed
 
 PASSWORD = "Test-pass-2026!"
 
@@ -63,9 +64,20 @@ class OrganisationFactory(factory.django.DjangoModelFactory):
 
 
 class VendorFactory(OrganisationFactory):
+    """A vendor with its own catalogues of status and document kinds (as a vendor created in
+    the admin or by demo_load starts); ``catalogues=False`` for one with empty catalogues."""
+
+    class Meta:
+        skip_postgeneration_save = True
+
     kind = OrgKind.VENDOR
     short_name = "ООО «Вендор»"
     inn = ""
+
+    @factory.post_generation
+    def catalogues(self, create: bool, extracted: bool | None, **kwargs: object) -> None:
+        if create and extracted is not False:
+            vendor_catalogues_seed(vendor=self)
 
 
 class UserFactory(factory.django.DjangoModelFactory):

@@ -9,6 +9,8 @@ open, and the selectors the pages read through.
 
 from __future__ import annotations
 
+import datetime as dt
+import io
 from typing import Any
 
 import pytest
@@ -19,11 +21,25 @@ from django.urls import reverse
 from django.utils import timezone
 
 from partnerhub.accounts.services import api_token_create
+from partnerhub.core.errors import ValidationFailed
+from partnerhub.partners import selectors as partner_selectors
+from partnerhub.partners import services as partner_services
+from partnerhub.partners.models import (
+    CounterpartyDocumentKind,
+    Enrolment,
+    EnrolmentState,
+    Organisation,
+    ProgramKind,
+    StatusGrant,
+    StatusKind,
+)
+from partnerhub.partners.services.catalogues import vendor_catalogues_seed
 from partnerhub.referrals.models import StoredEvent
 from partnerhub.referrals.selectors import standing as st
 from partnerhub.referrals.services.partners import referral_partner_register
-from tests.conftest import PARTNER_C_NAME
+from tests.conftest import PARTNER_C_NAME, VENDOR2_NAME
 from tests.factories import ProgramFactory
+from tests.partners.issue6_factories import pdf_bytes
 
 PARTNER_A_NAME = "ООО «Альфа»"
 
@@ -163,3 +179,150 @@ def test_the_command_line_needs_one_referral_program(world, two_programs):
     # two vendors run referral programs: the command cannot guess whose events a file holds
     with pytest.raises(CommandError, match="several"):
         call_command("referrals", "recompute")
+
+
+# --- catalogues of status kinds and counterparty document kinds (each vendor its own) ---------
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    """Uploads go to a fresh storage directory per test."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+def enrolled_with_both(world) -> Organisation:
+    """Partner A enrolled with vendor 1 (a leads program) and with vendor 2 (its referral
+    program); vendor 2 has its own catalogues of kinds (the world's vendor 2 starts empty)."""
+    vendor_catalogues_seed(vendor=world.vendor2)
+    mine = ProgramFactory(vendor=world.vendor, name="Программа вендора 1", kind=ProgramKind.LEADS)
+    theirs = world.vendor2_programs().referral_program
+    for program in (mine, theirs):
+        Enrolment.objects.create(
+            organisation=world.partner_a, program=program, state=EnrolmentState.ACTIVE
+        )
+    return world.partner_a
+
+
+def test_vendor2_staff_do_not_see_vendor1s_status_kinds(world, login_as):
+    login_as("vendor:administrator").post(
+        reverse("backoffice:status_kind_add"), {"code": "gold", "name": "Золотой партнёр"}
+    )
+    page = login_as("vendor2:support").get(reverse("backoffice:status_kinds"))
+    assert page.status_code == 200
+    assert "Золотой партнёр" not in page.content.decode()
+    assert "Франчайзи" not in page.content.decode()  # vendor 1's seeded kinds neither
+    assert list(page.context["kinds"]) == []
+
+
+def test_vendor2_adds_a_status_kind_to_its_own_catalogue_even_with_vendor1s_code(world, login_as):
+    login_as("vendor:administrator").post(
+        reverse("backoffice:status_kind_add"), {"code": "gold", "name": "Золотой партнёр"}
+    )
+    response = login_as("vendor2:administrator").post(
+        reverse("backoffice:status_kind_add"), {"code": "gold", "name": "Золото вендора 2"}
+    )
+    assert response.status_code == 302
+    assert StatusKind.objects.get(vendor=world.vendor2, code="gold").name == "Золото вендора 2"
+    assert StatusKind.objects.get(vendor=world.vendor, code="gold").name == "Золотой партнёр"
+    page = login_as("vendor:support").get(reverse("backoffice:status_kinds")).content.decode()
+    assert "Золото вендора 2" not in page
+
+
+def test_vendor2_cannot_grant_a_status_kind_of_vendor1(world, login_as):
+    partner_c = world.partner_c
+    world.vendor2_programs()
+    foreign = StatusKind.objects.get(vendor=world.vendor, code="franchisee")
+    response = login_as("vendor2:administrator").post(
+        reverse("backoffice:partner_status_grant", kwargs={"pk": partner_c.pk}),
+        {"status": foreign.pk, "valid_from": "2026-01-01"},
+    )
+    assert response.status_code == 400
+    assert not StatusGrant.objects.filter(organisation=partner_c).exists()
+    # the grant form offers vendor 2's kinds only
+    page = login_as("vendor2:administrator").get(
+        reverse("backoffice:partner_statuses", kwargs={"pk": partner_c.pk})
+    )
+    assert list(page.context["form"].fields["status"].queryset) == []
+
+
+def test_the_grant_service_refuses_another_vendors_kind(world):
+    foreign = StatusKind.objects.get(vendor=world.vendor, code="franchisee")
+    with pytest.raises(ValidationFailed) as refused:
+        partner_services.status_grant(
+            organisation=world.partner_c,
+            status=foreign,
+            valid_from=dt.date(2026, 1, 1),
+            vendor=world.vendor2,
+        )
+    assert "status" in refused.value.fields
+
+
+def test_vendor2_staff_do_not_see_or_add_over_vendor1s_document_kinds(world, login_as):
+    login_as("vendor:administrator").post(
+        reverse("backoffice:counterparty_document_kind_add"),
+        {"code": "bank-letter", "name": "Письмо банка", "applies_to": "both", "position": 50},
+    )
+    page = login_as("vendor2:administrator").get(reverse("backoffice:counterparty_document_kinds"))
+    body = page.content.decode()
+    assert "Письмо банка" not in body and "Выписка из ЕГРЮЛ/ЕГРИП" not in body
+    response = login_as("vendor2:administrator").post(
+        reverse("backoffice:counterparty_document_kind_add"),
+        {
+            "code": "bank-letter",
+            "name": "Письмо банка вендора 2",
+            "applies_to": "both",
+            "position": 50,
+        },
+    )
+    assert response.status_code == 302
+    assert CounterpartyDocumentKind.objects.filter(code="bank-letter").count() == 2
+    mine = login_as("vendor:administrator").get(reverse("backoffice:counterparty_document_kinds"))
+    assert "Письмо банка вендора 2" not in mine.content.decode()
+
+
+def test_a_partner_of_two_vendors_is_asked_each_vendors_documents(world, login_as, media):
+    partner = enrolled_with_both(world)
+    rows = partner_selectors.counterparty_documents_of(organisation=partner)
+    assert [(r.kind.vendor_id, r.kind.code) for r in rows if r.kind.required] == sorted(
+        [
+            (world.vendor.pk, "registration-certificate"),
+            (world.vendor.pk, "registry-extract"),
+            (world.vendor2.pk, "registration-certificate"),
+            (world.vendor2.pk, "registry-extract"),
+        ],
+        key=lambda pair: (pair[0] != world.vendor.pk, pair[1]),
+    )
+    page = login_as("a:owner").get(reverse("cabinet:counterparty_documents")).content.decode()
+    assert f"Запрашивает {VENDOR2_NAME}" in page.replace("&laquo;", "«").replace("&raquo;", "»")
+    # partner C (vendor 2 only) is asked vendor 2's documents only
+    world.vendor2_programs()
+    only = partner_selectors.counterparty_document_kinds_for(organisation=world.partner_c)
+    assert {kind.vendor_id for kind in only} == {world.vendor2.pk}
+
+
+def test_vendor2_does_not_see_or_review_an_upload_for_vendor1s_kind(world, login_as, media):
+    partner = enrolled_with_both(world)
+    kind = CounterpartyDocumentKind.objects.get(
+        vendor=world.vendor, code="registration-certificate"
+    )
+    document = partner_services.counterparty_document_upload(
+        organisation=partner,
+        kind=kind,
+        upload=io.BytesIO(pdf_bytes()),
+        name="ogrn.pdf",
+    )
+    queue = login_as("vendor2:program_manager").get(reverse("backoffice:counterparty_documents"))
+    assert list(queue.context["page"].object_list) == []
+    download = reverse("backoffice:counterparty_document_download", kwargs={"pk": document.pk})
+    assert login_as("vendor2:program_manager").get(download).status_code == 404
+    assert login_as("vendor:program_manager").get(download).status_code == 200
+    review = reverse("backoffice:counterparty_document_review", kwargs={"pk": document.pk})
+    response = login_as("vendor2:administrator").post(review, {"decision": "accept"})
+    assert response.status_code == 404
+    document.refresh_from_db()
+    assert document.state == "under_review"
+    # vendor 2's view of the partner's documents: its own kinds, nothing uploaded yet
+    assert not partner_selectors.counterparty_documents_uploaded(
+        organisation=partner, vendor=world.vendor2
+    )

@@ -67,7 +67,9 @@ def test_the_dashboard_counts_what_waits_for_staff(world, login_as):
     Contract.objects.create(organisation=world.partner_a, program=program, state=ContractState.SENT)
     services.counterparty_document_upload(
         organisation=world.partner_a,
-        kind=CounterpartyDocumentKind.objects.get(code="registration-certificate"),
+        kind=CounterpartyDocumentKind.objects.get(
+            vendor=world.vendor, code="registration-certificate"
+        ),
         upload=upload_file("ogrn.pdf", pdf_bytes()),
         name="ogrn.pdf",
     )

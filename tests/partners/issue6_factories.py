@@ -15,9 +15,11 @@ from partnerhub.partners.models import (
     CounterpartyDocument,
     CounterpartyDocumentKind,
     Organisation,
+    OrgKind,
     StatusGrant,
     StatusKind,
 )
+from tests.factories import VendorFactory
 
 #: Codes of the kinds the data migration seeds.
 FRANCHISEE = "franchisee"
@@ -32,20 +34,34 @@ SEED = importlib.import_module(
 )
 
 
-def status_kind(code: str = FRANCHISEE) -> StatusKind:
-    """A kind the data migration seeds (made again if a transactional test flushed it)."""
+def _first_vendor() -> Organisation:
+    """The vendor whose catalogue the builders use: the first one created (``world.vendor``)."""
+    vendor = Organisation.objects.filter(kind=OrgKind.VENDOR).order_by("pk").first()
+    return vendor if vendor is not None else VendorFactory()
+
+
+def status_kind(code: str = FRANCHISEE, *, vendor: Organisation | None = None) -> StatusKind:
+    """A seeded kind of ``vendor``'s catalogue (default: the first vendor's), made again if a
+    transactional test flushed it."""
     names = dict(SEED.STATUS_KINDS)
-    kind, _created = StatusKind.objects.get_or_create(code=code, defaults={"name": names[code]})
+    kind, _created = StatusKind.objects.get_or_create(
+        vendor=vendor or _first_vendor(), code=code, defaults={"name": names[code]}
+    )
     return kind
 
 
-def document_kind(code: str = REGISTRATION) -> CounterpartyDocumentKind:
-    """A kind the data migration seeds (made again if a transactional test flushed it)."""
+def document_kind(
+    code: str = REGISTRATION, *, vendor: Organisation | None = None
+) -> CounterpartyDocumentKind:
+    """A seeded kind of ``vendor``'s catalogue (default: the first vendor's), made again if a
+    transactional test flushed it."""
+    vendor = vendor or _first_vendor()
     rows = {row[0]: row for row in SEED.DOCUMENT_KINDS}
     if code not in rows:
-        return CounterpartyDocumentKind.objects.get(code=code)
+        return CounterpartyDocumentKind.objects.get(vendor=vendor, code=code)
     _code, name, description, applies_to, required, position = rows[code]
     kind, _created = CounterpartyDocumentKind.objects.get_or_create(
+        vendor=vendor,
         code=code,
         defaults={
             "name": name,

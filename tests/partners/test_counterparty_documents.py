@@ -64,8 +64,8 @@ def ask_again(document, reason="Скан нечитаемый", by=None):
 # --- the kinds --------------------------------------------------------------------------------
 
 
-def test_the_kinds_of_the_seed_are_listed_and_other_documents_are_optional(db):
-    kinds = {k.code: k for k in CounterpartyDocumentKind.objects.all()}
+def test_the_kinds_of_the_seed_are_listed_and_other_documents_are_optional(world):
+    kinds = {k.code: k for k in CounterpartyDocumentKind.objects.filter(vendor=world.vendor)}
 
     assert kinds[REGISTRATION].name == "Свидетельство о регистрации (ОГРН/ОГРНИП)"
     assert kinds[EXTRACT].name == "Выписка из ЕГРЮЛ/ЕГРИП"
@@ -76,7 +76,7 @@ def test_the_kinds_of_the_seed_are_listed_and_other_documents_are_optional(db):
 
 def test_a_kind_for_individual_entrepreneurs_only_is_not_asked_of_a_legal_entity(world):
     services.counterparty_document_kind_create(
-        code="passport", name="Паспорт ИП", applies_to="ip", required=True
+        vendor=world.vendor, code="passport", name="Паспорт ИП", applies_to="ip", required=True
     )
 
     asked = selectors.counterparty_document_kinds_for(organisation=world.partner_a)

@@ -17,6 +17,7 @@ from partnerhub.core.models.outbox import OutboxEvent
 from partnerhub.notifications.models import Notification
 from partnerhub.partners import selectors, services
 from partnerhub.partners.models import StatusGrant, StatusKind
+from tests.factories import VendorFactory
 from tests.partners.issue6_factories import CSK, FRANCHISEE, grant, status_kind
 from tests.smtp import bodies
 
@@ -33,8 +34,11 @@ SEEDED = {
 }
 
 
-def test_the_kinds_of_the_spec_are_seeded(db):
-    assert set(StatusKind.objects.values_list("name", flat=True)) >= SEEDED
+def test_the_kinds_of_the_spec_are_seeded(world):
+    # each vendor starts with its own catalogue of the spec's kinds (issue 14)
+    for vendor in (world.vendor, VendorFactory(short_name="ООО «Третий вендор»")):
+        names = StatusKind.objects.filter(vendor=vendor).values_list("name", flat=True)
+        assert set(names) >= SEEDED
 
 
 # --- granting ---------------------------------------------------------------------------------

@@ -76,12 +76,14 @@ def objects(world: Any) -> dict[str, Any]:
     the default storage: the download must find it)."""
     status_grant = services.status_grant(
         organisation=world.partner_a,
-        status=StatusKind.objects.get(code="franchisee"),
+        status=StatusKind.objects.get(vendor=world.vendor, code="franchisee"),
         valid_from=dt.date(2026, 1, 1),
     )
     document = services.counterparty_document_upload(
         organisation=world.partner_a,
-        kind=CounterpartyDocumentKind.objects.get(code="registration-certificate"),
+        kind=CounterpartyDocumentKind.objects.get(
+            vendor=world.vendor, code="registration-certificate"
+        ),
         upload=upload_file("ogrn.pdf", pdf_bytes()),
         name="ogrn.pdf",
     )

@@ -53,7 +53,7 @@ def _statuses_page(
     context = {
         "org": org,
         "overview": selectors.status_overview(organisation=org, on=clock.today()),
-        "form": form or StatusGrantForm(),
+        "form": form or StatusGrantForm(vendor=organisation_of(request.user)),
         "end_form": end_form or StatusEndForm(),
         "end_grant_pk": end_grant_pk,
         "can_edit": allowed(STATUS_EDITORS, request.user),
@@ -74,8 +74,9 @@ def partner_statuses(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def partner_status_grant(request: HttpRequest, pk: int) -> HttpResponse:
     """Grant a status for a period; overlaps and an end before the start are refused."""
-    org = selectors.partner_of_vendor(vendor=organisation_of(request.user), pk=pk)
-    form = StatusGrantForm(request.POST)
+    vendor_org = organisation_of(request.user)
+    org = selectors.partner_of_vendor(vendor=vendor_org, pk=pk)
+    form = StatusGrantForm(request.POST, vendor=vendor_org)
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -86,6 +87,7 @@ def partner_status_grant(request: HttpRequest, pk: int) -> HttpResponse:
                 valid_until=data["valid_until"],
                 note=data["note"],
                 by=person_of(request.user),
+                vendor=vendor_org,
             )
         except ApplicationError as exc:
             add_service_errors(form, exc)
@@ -123,7 +125,7 @@ def _status_kinds_page(
     request: HttpRequest, form: StatusKindForm | None = None, status: int = 200
 ) -> HttpResponse:
     context = {
-        "kinds": selectors.status_kinds(),
+        "kinds": selectors.status_kinds(vendor=organisation_of(request.user)),
         "form": form or StatusKindForm(),
         "can_edit": allowed(STATUS_EDITORS, request.user),
     }
@@ -133,18 +135,22 @@ def _status_kinds_page(
 @access(ANY_STAFF)
 @require_GET
 def status_kinds(request: HttpRequest) -> HttpResponse:
-    """Kinds of status the vendor grants."""
+    """Kinds of status the vendor grants (its own catalogue)."""
     return _status_kinds_page(request)
 
 
 @access(STATUS_EDITORS)
 @require_POST
 def status_kind_add(request: HttpRequest) -> HttpResponse:
-    """Add a kind of status."""
+    """Add a kind of status to the vendor's catalogue."""
     form = StatusKindForm(request.POST)
     if form.is_valid():
         try:
-            services.status_kind_create(**form.cleaned_data, by=person_of(request.user))
+            services.status_kind_create(
+                **form.cleaned_data,
+                vendor=organisation_of(request.user),
+                by=person_of(request.user),
+            )
         except ApplicationError as exc:
             add_service_errors(form, exc)
         else:
@@ -211,7 +217,7 @@ def _document_kinds_page(
     request: HttpRequest, form: CounterpartyDocumentKindForm | None = None, status: int = 200
 ) -> HttpResponse:
     context = {
-        "kinds": selectors.counterparty_document_kinds(),
+        "kinds": selectors.counterparty_document_kinds(vendor=organisation_of(request.user)),
         "form": form or CounterpartyDocumentKindForm(),
         "can_edit": allowed(DOCUMENT_REVIEWERS, request.user),
     }
@@ -223,19 +229,21 @@ def _document_kinds_page(
 @access(DOCUMENT_VIEWERS)
 @require_GET
 def counterparty_document_kinds(request: HttpRequest) -> HttpResponse:
-    """The documents the vendor asks of partners."""
+    """The documents the vendor asks of partners (its own catalogue)."""
     return _document_kinds_page(request)
 
 
 @access(DOCUMENT_REVIEWERS)
 @require_POST
 def counterparty_document_kind_add(request: HttpRequest) -> HttpResponse:
-    """Add a kind of counterparty document."""
+    """Add a kind of counterparty document to the vendor's catalogue."""
     form = CounterpartyDocumentKindForm(request.POST)
     if form.is_valid():
         try:
             services.counterparty_document_kind_create(
-                **form.cleaned_data, by=person_of(request.user)
+                **form.cleaned_data,
+                vendor=organisation_of(request.user),
+                by=person_of(request.user),
             )
         except ApplicationError as exc:
             add_service_errors(form, exc)

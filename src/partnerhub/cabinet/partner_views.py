@@ -30,9 +30,12 @@ ANY_PARTNER = partner()
 def _documents_page(
     request: HttpRequest, org: Organisation, form: CounterpartyDocumentUploadForm, status: int = 200
 ) -> HttpResponse:
+    rows = selectors.counterparty_documents_of(organisation=org)
     context = {
         "org": org,
-        "rows": selectors.counterparty_documents_of(organisation=org),
+        "rows": rows,
+        # several vendors ask their own documents: the page shows them vendor by vendor
+        "by_vendor": len({row.kind.vendor_id for row in rows}) > 1,
         "uploaded": selectors.counterparty_documents_uploaded(organisation=org),
         "accepted": selectors.counterparty_documents_accepted(organisation=org),
         "form": form,

@@ -249,7 +249,9 @@ def send_refusals(contract: Contract) -> dict[str, list[str | Promise]]:
                 % {"percent": completeness.percent}
             )
         ]
-    if not partner_selectors.counterparty_documents_uploaded(organisation=organisation):
+    if not partner_selectors.counterparty_documents_uploaded(
+        organisation=organisation, vendor=contract.program.vendor
+    ):
         refusals["documents"] = [
             str(
                 _(

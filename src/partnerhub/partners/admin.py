@@ -14,6 +14,7 @@ from partnerhub.partners.models import (
     StatusGrant,
     StatusKind,
 )
+from partnerhub.partners.services.catalogues import vendor_catalogues_seed
 
 
 class CardChangeInline(admin.TabularInline):
@@ -66,6 +67,12 @@ class OrganisationAdmin(admin.ModelAdmin):
             return [*CARD_FIELDS, "kind"]
         return []
 
+    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+        """A vendor created here starts with its own catalogues of status and document kinds."""
+        super().save_model(request, obj, form, change)
+        if obj.kind == OrgKind.VENDOR:
+            vendor_catalogues_seed(vendor=obj)
+
 
 @admin.register(Program)
 class ProgramAdmin(admin.ModelAdmin):
@@ -90,8 +97,8 @@ class EnrolmentAdmin(admin.ModelAdmin):
 class StatusKindAdmin(admin.ModelAdmin):
     """Kinds of partner status the vendor grants."""
 
-    list_display = ["name", "code", "is_active"]
-    list_filter = ["is_active"]
+    list_display = ["name", "code", "vendor", "is_active"]
+    list_filter = ["vendor", "is_active"]
     search_fields = ["name", "code"]
 
 
@@ -99,8 +106,8 @@ class StatusKindAdmin(admin.ModelAdmin):
 class CounterpartyDocumentKindAdmin(admin.ModelAdmin):
     """Documents the vendor asks of partners for the counterparty check."""
 
-    list_display = ["name", "code", "applies_to", "required", "is_active", "position"]
-    list_filter = ["applies_to", "required", "is_active"]
+    list_display = ["name", "code", "vendor", "applies_to", "required", "is_active", "position"]
+    list_filter = ["vendor", "applies_to", "required", "is_active"]
     search_fields = ["name", "code"]
 
 

@@ -16,7 +16,7 @@ from partnerhub.partners.models import (
     Organisation,
     StatusKind,
 )
-from partnerhub.partners.selectors import counterparty_document_kinds_for
+from partnerhub.partners.selectors import counterparty_document_kinds_for, status_kinds
 
 
 class JoinForm(forms.Form):
@@ -70,9 +70,7 @@ class DateInput(forms.DateInput):
 class StatusGrantForm(forms.Form):
     """Grant a status to a partner for a period (the overlap rule lives in the service)."""
 
-    status = forms.ModelChoiceField(
-        label=_("Статус"), queryset=StatusKind.objects.filter(is_active=True).order_by("name")
-    )
+    status = forms.ModelChoiceField(label=_("Статус"), queryset=StatusKind.objects.none())
     valid_from = forms.DateField(
         label=_("Действует с"), widget=DateInput, validators=[validate_year_range]
     )
@@ -84,6 +82,10 @@ class StatusGrantForm(forms.Form):
         help_text=_("Пусто — бессрочно, до прекращения."),
     )
     note = forms.CharField(label=_("Комментарий"), max_length=500, required=False)
+
+    def __init__(self, *args, vendor: Organisation, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.fields["status"].queryset = status_kinds(vendor=vendor, active_only=True)
 
 
 class StatusEndForm(forms.Form):
@@ -124,7 +126,15 @@ class CounterpartyDocumentUploadForm(forms.Form):
 
     def __init__(self, *args, organisation: Organisation, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
-        self.fields["kind"].queryset = counterparty_document_kinds_for(organisation=organisation)
+        kinds = counterparty_document_kinds_for(organisation=organisation)
+        self.fields["kind"].queryset = kinds
+        if len({kind.vendor_id for kind in kinds}) > 1:
+            self.fields["kind"].label_from_instance = _kind_with_vendor
+
+
+def _kind_with_vendor(kind: CounterpartyDocumentKind) -> str:
+    """A kind named with the vendor that asks it (a partner of several vendors)."""
+    return f"{kind.name} — {kind.vendor.short_name}"
 
 
 class CounterpartyDocumentReviewForm(forms.Form):

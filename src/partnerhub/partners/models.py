@@ -242,9 +242,17 @@ class Enrolment(models.Model):
 
 
 class StatusKind(models.Model):
-    """A status the vendor grants (франчайзи, 1С:ЦСК, ЦК ERP...); the vendor may add more."""
+    """A status the vendor grants (франчайзи, 1С:ЦСК, ЦК ERP...); the vendor may add more. Each
+    vendor keeps its own catalogue: a code is unique per vendor."""
 
-    code = models.SlugField(_("код"), max_length=50, unique=True)
+    vendor = models.ForeignKey(
+        Organisation,
+        verbose_name=_("вендор"),
+        on_delete=models.PROTECT,
+        limit_choices_to={"kind": OrgKind.VENDOR},
+        related_name="status_kinds",
+    )
+    code = models.SlugField(_("код"), max_length=50)
     name = models.CharField(_("название"), max_length=200)
     description = models.TextField(_("описание"), blank=True)
     is_active = models.BooleanField(
@@ -257,6 +265,9 @@ class StatusKind(models.Model):
         verbose_name = _("вид статуса")
         verbose_name_plural = _("виды статусов")
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["vendor", "code"], name="status_kind_code_per_vendor")
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -311,9 +322,18 @@ class DocumentAppliesTo(models.TextChoices):
 
 class CounterpartyDocumentKind(models.Model):
     """A document the vendor asks of partners for the counterparty check (свидетельство о
-    регистрации, выписка из ЕГРЮЛ/ЕГРИП, другие документы); staff may add more."""
+    регистрации, выписка из ЕГРЮЛ/ЕГРИП, другие документы); staff may add more. Each vendor
+    keeps its own catalogue: a code is unique per vendor, and a partner is asked the kinds of
+    the vendors it is enrolled with."""
 
-    code = models.SlugField(_("код"), max_length=50, unique=True)
+    vendor = models.ForeignKey(
+        Organisation,
+        verbose_name=_("вендор"),
+        on_delete=models.PROTECT,
+        limit_choices_to={"kind": OrgKind.VENDOR},
+        related_name="counterparty_document_kinds",
+    )
+    code = models.SlugField(_("код"), max_length=50)
     name = models.CharField(_("название"), max_length=200)
     description = models.TextField(_("пояснение для партнёра"), blank=True)
     applies_to = models.CharField(
@@ -330,6 +350,11 @@ class CounterpartyDocumentKind(models.Model):
         verbose_name = _("вид документа контрагента")
         verbose_name_plural = _("виды документов контрагента")
         ordering = ["position", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["vendor", "code"], name="counterparty_document_kind_code_per_vendor"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -225,28 +225,47 @@ def status_grant_get(*, pk: int, vendor: Organisation | None = None) -> StatusGr
     return grant
 
 
-def status_kinds(*, active_only: bool = False) -> QuerySet[StatusKind]:
-    """Kinds of status; ``active_only`` for the grant form."""
-    qs = StatusKind.objects.order_by("name")
+def status_kinds(*, vendor: Organisation, active_only: bool = False) -> QuerySet[StatusKind]:
+    """Kinds of status in ``vendor``'s catalogue (its staff); ``active_only`` for the grant
+    form."""
+    qs = StatusKind.objects.filter(vendor=vendor).order_by("name", "pk")
     return qs.filter(is_active=True) if active_only else qs
 
 
 # --- counterparty documents (spec "Contract", step 1) ------------------------------------------
+#
+# Each vendor asks its own kinds. A partner is asked the kinds of the vendors it is enrolled with
+# (in any state), each vendor's apart; a partner enrolled nowhere is every vendor's prospect
+# (as for the partner list above) and sees the kinds of every vendor.
+
+
+def _kinds_asked_of(organisation: Organisation, vendor: Organisation | None) -> Q:
+    """Kinds of ``vendor`` (its staff asking) or of the vendors of ``organisation``."""
+    if vendor is not None:
+        return Q(vendor=vendor)
+    enrolments = Enrolment.objects.filter(organisation=organisation)
+    return Q(vendor__in=enrolments.values("program__vendor")) | Q(~Exists(enrolments))
 
 
 def counterparty_document_kinds_for(
-    *, organisation: Organisation
+    *, organisation: Organisation, vendor: Organisation | None = None
 ) -> QuerySet[CounterpartyDocumentKind]:
-    """Kinds the vendor asks of ``organisation`` (active, for its legal form), in page order."""
-    return CounterpartyDocumentKind.objects.filter(
-        Q(applies_to=DocumentAppliesTo.BOTH) | Q(applies_to=organisation.legal_form),
-        is_active=True,
-    ).order_by("position", "name")
+    """Kinds asked of ``organisation`` (active, for its legal form): by ``vendor`` when given,
+    else by each of its vendors; by vendor, then in page order."""
+    return (
+        CounterpartyDocumentKind.objects.filter(
+            _kinds_asked_of(organisation, vendor),
+            Q(applies_to=DocumentAppliesTo.BOTH) | Q(applies_to=organisation.legal_form),
+            is_active=True,
+        )
+        .select_related("vendor")
+        .order_by("vendor__short_name", "vendor_id", "position", "name")
+    )
 
 
-def counterparty_document_kinds() -> QuerySet[CounterpartyDocumentKind]:
-    """Every kind, for the vendor's staff."""
-    return CounterpartyDocumentKind.objects.order_by("position", "name")
+def counterparty_document_kinds(*, vendor: Organisation) -> QuerySet[CounterpartyDocumentKind]:
+    """Every kind of ``vendor``'s catalogue, for its staff."""
+    return CounterpartyDocumentKind.objects.filter(vendor=vendor).order_by("position", "name")
 
 
 def _current_uploads(organisation: Organisation) -> QuerySet[CounterpartyDocument]:
@@ -255,9 +274,11 @@ def _current_uploads(organisation: Organisation) -> QuerySet[CounterpartyDocumen
     )
 
 
-def _required_kinds_satisfied(organisation: Organisation, states: tuple[str, ...]) -> bool:
+def _required_kinds_satisfied(
+    organisation: Organisation, states: tuple[str, ...], vendor: Organisation | None
+) -> bool:
     required = set(
-        counterparty_document_kinds_for(organisation=organisation)
+        counterparty_document_kinds_for(organisation=organisation, vendor=vendor)
         .filter(required=True)
         .values_list("pk", flat=True)
     )
@@ -269,18 +290,24 @@ def _required_kinds_satisfied(organisation: Organisation, states: tuple[str, ...
     return required <= covered
 
 
-def counterparty_documents_uploaded(*, organisation: Organisation) -> bool:
-    """True when every required kind has a current upload that was not asked again (it is
-    under review or accepted)."""
+def counterparty_documents_uploaded(
+    *, organisation: Organisation, vendor: Organisation | None = None
+) -> bool:
+    """True when every required kind (of ``vendor`` when given, else of every vendor of the
+    partner) has a current upload that was not asked again (under review or accepted)."""
     return _required_kinds_satisfied(
         organisation,
         (CounterpartyDocumentState.UNDER_REVIEW, CounterpartyDocumentState.ACCEPTED),
+        vendor,
     )
 
 
-def counterparty_documents_accepted(*, organisation: Organisation) -> bool:
-    """True when every required kind has a current upload accepted by the vendor's staff."""
-    return _required_kinds_satisfied(organisation, (CounterpartyDocumentState.ACCEPTED,))
+def counterparty_documents_accepted(
+    *, organisation: Organisation, vendor: Organisation | None = None
+) -> bool:
+    """True when every required kind (of ``vendor`` when given, else of every vendor of the
+    partner) has a current upload accepted by the vendor's staff."""
+    return _required_kinds_satisfied(organisation, (CounterpartyDocumentState.ACCEPTED,), vendor)
 
 
 @dataclass(frozen=True)
@@ -299,19 +326,31 @@ class CounterpartyDocumentRow:
         )
 
 
-def counterparty_documents_of(*, organisation: Organisation) -> list[CounterpartyDocumentRow]:
-    """The kinds asked of ``organisation`` with its uploads (two queries). Kinds no longer asked
-    but with uploads are listed too, so that nothing uploaded disappears from the page."""
+def counterparty_documents_of(
+    *, organisation: Organisation, vendor: Organisation | None = None
+) -> list[CounterpartyDocumentRow]:
+    """The kinds asked of ``organisation`` with its uploads (two queries): of ``vendor`` (its
+    staff asking), else of each vendor of the partner, by vendor. Kinds no longer asked but
+    with uploads are listed too, so that nothing uploaded disappears from the page."""
+    uploads_qs = CounterpartyDocument.objects.filter(organisation=organisation)
+    if vendor is not None:
+        uploads_qs = uploads_qs.filter(kind__vendor=vendor)
     uploads = list(
-        CounterpartyDocument.objects.filter(organisation=organisation)
-        .select_related("uploaded_by", "reviewed_by")
-        .order_by("-uploaded_at", "-pk")
+        uploads_qs.select_related("uploaded_by", "reviewed_by").order_by("-uploaded_at", "-pk")
     )
     uploaded_kinds = {u.kind_id for u in uploads}
-    kinds = CounterpartyDocumentKind.objects.filter(
-        Q(is_active=True, applies_to__in=(DocumentAppliesTo.BOTH, organisation.legal_form))
-        | Q(pk__in=uploaded_kinds)
-    ).order_by("position", "name")
+    kinds = (
+        CounterpartyDocumentKind.objects.filter(
+            Q(
+                _kinds_asked_of(organisation, vendor),
+                is_active=True,
+                applies_to__in=(DocumentAppliesTo.BOTH, organisation.legal_form),
+            )
+            | Q(pk__in=uploaded_kinds)
+        )
+        .select_related("vendor")
+        .order_by("vendor__short_name", "vendor_id", "position", "name")
+    )
     rows = []
     for kind in kinds:
         of_kind = [u for u in uploads if u.kind_id == kind.pk]
@@ -342,11 +381,12 @@ def counterparty_document_get(
     *, pk: int, vendor: Organisation | None = None
 ) -> CounterpartyDocument:
     """An upload by id; with ``vendor`` (its staff asking), only an upload of one of the
-    vendor's partners (404 otherwise)."""
+    vendor's partners for a kind of the vendor's catalogue (404 otherwise)."""
     documents = CounterpartyDocument.objects.select_related("kind", "organisation").filter(pk=pk)
     if vendor is not None:
         documents = documents.filter(
-            organisation__in=Organisation.objects.filter(_of_vendor(vendor))
+            kind__vendor=vendor,
+            organisation__in=Organisation.objects.filter(_of_vendor(vendor)),
         )
     document = documents.first()
     if document is None:
@@ -355,11 +395,12 @@ def counterparty_document_get(
 
 
 def counterparty_documents_under_review(*, vendor: Organisation) -> QuerySet[CounterpartyDocument]:
-    """The staff's queue: current uploads of ``vendor``'s partners waiting for review, oldest
-    first."""
+    """The staff's queue: current uploads of ``vendor``'s partners for kinds of its catalogue
+    waiting for review, oldest first."""
     return (
         CounterpartyDocument.objects.filter(
             state=CounterpartyDocumentState.UNDER_REVIEW,
+            kind__vendor=vendor,
             organisation__in=Organisation.objects.filter(_of_vendor(vendor)),
         )
         .select_related("organisation", "kind", "uploaded_by")

@@ -1,5 +1,6 @@
 """Write use cases of partners (one module a concern; callers import ``partners.services``)."""
 
+from partnerhub.partners.services.catalogues import vendor_catalogues_seed
 from partnerhub.partners.services.counterparty_documents import (
     counterparty_document_kind_create,
     counterparty_document_review,
@@ -32,4 +33,5 @@ __all__ = [
     "status_end",
     "status_grant",
     "status_kind_create",
+    "vendor_catalogues_seed",
 ]

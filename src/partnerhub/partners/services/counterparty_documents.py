@@ -29,6 +29,7 @@ from partnerhub.partners.services.statuses import _kind_create
 
 def counterparty_document_kind_create(
     *,
+    vendor: Organisation,
     code: str,
     name: str,
     description: str = "",
@@ -37,7 +38,8 @@ def counterparty_document_kind_create(
     position: int = 100,
     by: User | None = None,
 ) -> CounterpartyDocumentKind:
-    """Add a kind of document the vendor asks of partners for the counterparty check."""
+    """Add a kind of document ``vendor`` asks of its partners for the counterparty check; the
+    code is unique in the vendor's catalogue."""
     if applies_to not in DocumentAppliesTo.values:
         raise ValidationFailed(
             _("Проверьте выделенные поля."), fields={"applies_to": [_("Выберите из списка.")]}
@@ -46,6 +48,7 @@ def counterparty_document_kind_create(
         CounterpartyDocumentKind,
         action="partners.counterparty_document_kind.created",
         by=by,
+        vendor=vendor,
         code=code,
         name=name,
         description=description.strip(),

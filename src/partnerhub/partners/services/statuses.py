@@ -67,10 +67,12 @@ def status_grant(
     valid_until: dt.date | None = None,
     note: str = "",
     by: User | None = None,
+    vendor: Organisation | None = None,
 ) -> StatusGrant:
     """Grant ``status`` to a partner for the days ``valid_from``..``valid_until`` (both included;
-    no end: until ended). Refuses an end before the start and a period that overlaps another
-    grant of the same kind for the partner. Audited; emits ``partners.status.granted``.
+    no end: until ended). Refuses an end before the start, a period that overlaps another
+    grant of the same kind for the partner and, with ``vendor`` (its staff granting), a kind of
+    another vendor's catalogue. Audited; emits ``partners.status.granted``.
 
     The partner's row is locked while the overlap is checked, so two staff members granting at
     the same moment are serialised (PostgreSQL ``SELECT ... FOR UPDATE``; SQLite's IMMEDIATE
@@ -79,7 +81,11 @@ def status_grant(
     errors: dict[str, list[Any]] = {}
     if organisation.kind != OrgKind.PARTNER:
         errors["organisation"] = [_("Статусы присваиваются только партнёрам.")]
-    if status is None or not status.is_active:
+    if (
+        status is None
+        or not status.is_active
+        or (vendor is not None and status.vendor_id != vendor.pk)
+    ):
         errors["status"] = [_("Выберите вид статуса из списка.")]
     if valid_from is None:
         errors["valid_from"] = [_("Обязательное поле.")]
@@ -172,23 +178,29 @@ def status_end(
 
 
 def status_kind_create(
-    *, code: str, name: str, description: str = "", by: User | None = None
+    *, vendor: Organisation, code: str, name: str, description: str = "", by: User | None = None
 ) -> StatusKind:
-    """Add a kind of status the vendor grants (beyond the seeded ones)."""
+    """Add a kind of status ``vendor`` grants (beyond the seeded ones); the code is unique in
+    the vendor's catalogue."""
     return _kind_create(
         StatusKind,
         action="partners.status_kind.created",
         by=by,
+        vendor=vendor,
         code=code,
         name=name,
         description=description,
     )
 
 
-def _kind_create(model: type, *, action: str, by: User | None, **values: Any) -> Any:
+def _kind_create(
+    model: type, *, action: str, by: User | None, vendor: Organisation, **values: Any
+) -> Any:
     code = str(values.get("code") or "").strip().lower()
     name = str(values.get("name") or "").strip()
     errors: dict[str, list[Any]] = {}
+    if vendor.kind != OrgKind.VENDOR:
+        errors["vendor"] = [_("Виды статусов и документов заводятся только для вендора.")]
     if not code:
         errors["code"] = [_("Обязательное поле.")]
     elif not code.replace("-", "").replace("_", "").isalnum() or not code.isascii():
@@ -197,7 +209,7 @@ def _kind_create(model: type, *, action: str, by: User | None, **values: Any) ->
         errors["name"] = [_("Обязательное поле.")]
     if errors:
         raise ValidationFailed(_("Проверьте выделенные поля."), fields=errors)
-    values = {**values, "code": code, "name": name}
+    values = {**values, "vendor": vendor, "code": code, "name": name}
     try:
         with transaction.atomic():
             kind = model.objects.create(**values)

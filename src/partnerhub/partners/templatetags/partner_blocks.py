@@ -8,6 +8,7 @@ from typing import Any
 
 from django import template
 
+from partnerhub.accounts.principal import organisation_of
 from partnerhub.core import clock
 from partnerhub.core.access import allowed
 from partnerhub.partners import selectors
@@ -51,11 +52,15 @@ def counterparty_documents_staff(context: template.Context, org: Organisation) -
     """Counterparty documents of ``org`` with the review actions (staff who may see them)."""
     user = _user(context)
     visible = allowed(DOCUMENT_VIEWERS, user)
+    vendor = organisation_of(user) if visible else None
     return {
         "org": org,
         "visible": visible,
-        "rows": selectors.counterparty_documents_of(organisation=org) if visible else [],
-        "accepted": visible and selectors.counterparty_documents_accepted(organisation=org),
+        "rows": selectors.counterparty_documents_of(organisation=org, vendor=vendor)
+        if visible
+        else [],
+        "accepted": visible
+        and selectors.counterparty_documents_accepted(organisation=org, vendor=vendor),
         "can_review": allowed(DOCUMENT_REVIEWERS, user),
         "review_form": CounterpartyDocumentReviewForm(),
         "csrf_token": context.get("csrf_token"),

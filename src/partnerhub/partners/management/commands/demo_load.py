@@ -231,6 +231,7 @@ class Command(BaseCommand):
             email="partners@vendor.demo",
             phone="+7 495 000-00-00",
         )
+        services.vendor_catalogues_seed(vendor=vendor)
         for email, name, role in VENDOR_STAFF:
             user_create(
                 organisation=vendor, email=email, password=DEMO_PASSWORD, role=role, full_name=name
@@ -356,13 +357,13 @@ class Command(BaseCommand):
         owner = User.objects.get(email="owner@alfa.demo")
         services.status_grant(
             organisation=alfa,
-            status=StatusKind.objects.get(code="ck-erp"),
+            status=StatusKind.objects.get(vendor=program.vendor, code="ck-erp"),
             valid_from=now().date() - dt.timedelta(days=90),
             by=manager,
         )
-        for kind in selectors.counterparty_document_kinds_for(organisation=alfa).filter(
-            required=True
-        ):
+        for kind in selectors.counterparty_document_kinds_for(
+            organisation=alfa, vendor=program.vendor
+        ).filter(required=True):
             scan = html_to_pdf(f"<h1>{kind.name}</h1><p>{alfa.full_name}, ИНН {alfa.inn}</p>")
             document = services.counterparty_document_upload(
                 organisation=alfa,
