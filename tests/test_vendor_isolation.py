@@ -326,3 +326,48 @@ def test_vendor2_does_not_see_or_review_an_upload_for_vendor1s_kind(world, login
     assert not partner_selectors.counterparty_documents_uploaded(
         organisation=partner, vendor=world.vendor2
     )
+
+
+# --- status grants (each vendor sees and ends the grants of its own kinds) -------------------
+
+
+def test_vendor2_does_not_see_vendor1s_status_grants_of_a_shared_partner(world, login_as):
+    partner = enrolled_with_both(world)
+    partner_services.status_grant(
+        organisation=partner,
+        status=StatusKind.objects.get(vendor=world.vendor, code="franchisee"),
+        valid_from=dt.date(2026, 1, 1),
+        note="грант вендора 1",
+    )
+    partner_services.status_grant(
+        organisation=partner,
+        status=StatusKind.objects.get(vendor=world.vendor2, code="csk"),
+        valid_from=dt.date(2026, 1, 1),
+        note="грант вендора 2",
+    )
+    statuses = reverse("backoffice:partner_statuses", kwargs={"pk": partner.pk})
+    detail = reverse("backoffice:partner_detail", kwargs={"pk": partner.pk})
+    for url in (statuses, detail):
+        body = login_as("vendor2:support").get(url).content.decode()
+        assert "1С:ЦСК" in body
+        assert "Франчайзи" not in body and "грант вендора 1" not in body
+        mine = login_as("vendor:support").get(url).content.decode()
+        assert "Франчайзи" in mine and "1С:ЦСК" not in mine
+    # the partner itself sees both vendors' statuses on its card
+    card = login_as("a:owner").get(reverse("cabinet:card")).content.decode()
+    assert "Франчайзи" in card and "1С:ЦСК" in card
+
+
+def test_vendor2_cannot_end_vendor1s_grant_of_a_shared_partner(world, login_as):
+    partner = enrolled_with_both(world)
+    grant = partner_services.status_grant(
+        organisation=partner,
+        status=StatusKind.objects.get(vendor=world.vendor, code="franchisee"),
+        valid_from=dt.date(2026, 1, 1),
+    )
+    url = reverse("backoffice:partner_status_end", kwargs={"pk": grant.pk})
+    response = login_as("vendor2:administrator").post(url, {"on": "2026-03-31"})
+    assert response.status_code == 404
+    grant.refresh_from_db()
+    assert grant.valid_until is None
+    assert login_as("vendor:administrator").post(url, {"on": "2026-03-31"}).status_code == 302

@@ -52,7 +52,9 @@ def _statuses_page(
 ) -> HttpResponse:
     context = {
         "org": org,
-        "overview": selectors.status_overview(organisation=org, on=clock.today()),
+        "overview": selectors.status_overview(
+            organisation=org, on=clock.today(), vendor=organisation_of(request.user)
+        ),
         "form": form or StatusGrantForm(vendor=organisation_of(request.user)),
         "end_form": end_form or StatusEndForm(),
         "end_grant_pk": end_grant_pk,

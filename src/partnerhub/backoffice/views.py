@@ -78,7 +78,7 @@ def partner_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "enrolments": selectors.enrolments_of(organisation=org, vendor=vendor_org),
         "employees": account_selectors.employees_of(organisation=org),
         "history": selectors.card_history(organisation=org)[:50],
-        "statuses": selectors.statuses_of(organisation=org),
+        "statuses": selectors.statuses_of(organisation=org, vendor=vendor_org),
         "can_decide": allowed(ENROLMENT_DECIDERS, request.user),
         "decision_states": EnrolmentState.choices,
     }

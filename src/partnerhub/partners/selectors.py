@@ -152,9 +152,15 @@ def program_get_open(*, pk: int) -> Program:
     return program
 
 
-def statuses_of(*, organisation: Organisation) -> QuerySet[StatusGrant]:
-    """Statuses granted to ``organisation``."""
-    return StatusGrant.objects.filter(organisation=organisation).select_related("status")
+def statuses_of(
+    *, organisation: Organisation, vendor: Organisation | None = None
+) -> QuerySet[StatusGrant]:
+    """Statuses granted to ``organisation`` (the partner asking about itself: by every vendor);
+    with ``vendor`` (its staff asking), only those of the vendor's kinds."""
+    grants = StatusGrant.objects.filter(organisation=organisation)
+    if vendor is not None:
+        grants = grants.filter(status__vendor=vendor)
+    return grants.select_related("status")
 
 
 # --- statuses (spec "Statuses") ----------------------------------------------------------------
@@ -180,10 +186,14 @@ def has_status(*, organisation: Organisation, code: str, on: datetime.date) -> b
     ).exists()
 
 
-def status_history(*, organisation: Organisation) -> QuerySet[StatusGrant]:
-    """Every grant of ``organisation``, current and past, newest period first."""
+def status_history(
+    *, organisation: Organisation, vendor: Organisation | None = None
+) -> QuerySet[StatusGrant]:
+    """Every grant of ``organisation``, current and past, newest period first; with ``vendor``
+    (its staff asking), only grants of the vendor's kinds: a partner of two vendors holds each
+    vendor's statuses apart."""
     return (
-        StatusGrant.objects.filter(organisation=organisation)
+        statuses_of(organisation=organisation, vendor=vendor)
         .select_related("status", "granted_by", "ended_by")
         .order_by("-valid_from", "-pk")
     )
@@ -198,12 +208,15 @@ class StatusOverview:
     past: list[StatusGrant]
 
 
-def status_overview(*, organisation: Organisation, on: datetime.date) -> StatusOverview:
-    """``status_history`` split around the day ``on`` (one query)."""
+def status_overview(
+    *, organisation: Organisation, on: datetime.date, vendor: Organisation | None = None
+) -> StatusOverview:
+    """``status_history`` (of ``vendor``'s kinds when given) split around the day ``on`` (one
+    query)."""
     current: list[StatusGrant] = []
     upcoming: list[StatusGrant] = []
     past: list[StatusGrant] = []
-    for grant in status_history(organisation=organisation):
+    for grant in status_history(organisation=organisation, vendor=vendor):
         if grant.in_force_on(on):
             current.append(grant)
         elif grant.valid_from > on:
@@ -215,10 +228,13 @@ def status_overview(*, organisation: Organisation, on: datetime.date) -> StatusO
 
 def status_grant_get(*, pk: int, vendor: Organisation | None = None) -> StatusGrant:
     """A grant by id; with ``vendor`` (its staff asking), only a grant of one of the vendor's
-    partners (404 otherwise)."""
+    kinds to one of its partners (404 otherwise)."""
     grants = StatusGrant.objects.select_related("status", "organisation").filter(pk=pk)
     if vendor is not None:
-        grants = grants.filter(organisation__in=Organisation.objects.filter(_of_vendor(vendor)))
+        grants = grants.filter(
+            status__vendor=vendor,
+            organisation__in=Organisation.objects.filter(_of_vendor(vendor)),
+        )
     grant = grants.first()
     if grant is None:
         raise Http404

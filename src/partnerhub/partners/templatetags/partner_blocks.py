@@ -39,11 +39,15 @@ def partner_statuses(context: template.Context, org: Organisation) -> dict[str, 
 
 @register.inclusion_tag("backoffice/partners/_statuses.html", takes_context=True)
 def partner_statuses_staff(context: template.Context, org: Organisation) -> dict[str, Any]:
-    """The statuses block of the back office's partner page, with a link to manage them."""
+    """The statuses block of the back office's partner page (the asking staff's vendor's
+    statuses only), with a link to manage them."""
+    user = _user(context)
     return {
         "org": org,
-        "overview": selectors.status_overview(organisation=org, on=clock.today()),
-        "can_edit": allowed(STATUS_EDITORS, _user(context)),
+        "overview": selectors.status_overview(
+            organisation=org, on=clock.today(), vendor=organisation_of(user)
+        ),
+        "can_edit": allowed(STATUS_EDITORS, user),
     }
 
 
