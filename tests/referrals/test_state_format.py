@@ -222,7 +222,7 @@ def test_bytes_other_than_a_state_are_refused_without_running_them(tmp_path):
     assert not marker.exists()
 
 
-def test_long_states_are_compressed_and_a_compressed_bomb_is_refused():
+def test_long_states_are_compressed_and_a_compressed_bomb_is_refused(monkeypatch):
     # given a document longer than the compression threshold
     document = {"format": state.FORMAT, "pad": "x" * (state.COMPRESS_OVER * 4)}
     blob = state.state_encode(document)
@@ -230,8 +230,9 @@ def test_long_states_are_compressed_and_a_compressed_bomb_is_refused():
     assert blob[:1] == b"Z" and len(blob) < state.COMPRESS_OVER
     assert state.state_decode(blob) == document
     assert state.state_encode({"format": 1})[:1] == b"J"
-    # and a compressed blob inflating beyond the limit is refused
-    bomb = b"Z" + zlib.compress(b" " * (state._MAX_INFLATED + 1), 9)
+    # and a compressed blob inflating beyond the limit (1 GiB; 1 MiB here) is refused
+    monkeypatch.setattr(state, "_MAX_INFLATED", 1 << 20)
+    bomb = b"Z" + zlib.compress(b" " * ((1 << 20) + 1), 9)
     with pytest.raises(state.StateFormatError):
         state.state_decode(bomb)
 
