@@ -6,10 +6,11 @@ event belongs to (derived at intake, see ``services.intake``; it moves when a la
 registration or promo code changes which partner a client's code names). ``PartnerState``
 holds, per partner, the engine's state after the last applied event (versioned data of
 ``engine.Engine`` restricted to that partner's events, see ``engine.state``: JSON, not pickle,
-so a row written by anyone is never run) and the standing it shows; ``StateCheckpoint`` keeps the state before each review so that a late
-event recomputes from the review before it, not from the start. ``ReferralClient`` is the
-client list shown to partners and staff. ``EventRejection`` keeps events refused at intake and
-events the engine did not apply, with the reason.
+so a row written by anyone is never run) and the standing it shows; ``StateCheckpoint``
+keeps the state before each review so that a late event recomputes from the review before it,
+not from the start. ``ReferralClient`` is the client list shown to partners and staff.
+``EventRejection`` keeps events refused at intake and events the engine did not apply, with the
+reason.
 """
 
 from __future__ import annotations
