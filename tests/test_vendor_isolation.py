@@ -16,12 +16,18 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from partnerhub.accounts.services import api_token_create
+from partnerhub.contracts import services as contract_services
+from partnerhub.core import audit, outbox
+from partnerhub.core.audit import system_actor
 from partnerhub.core.errors import ValidationFailed
+from partnerhub.core.models.audit import AuditEvent
+from partnerhub.core.models.outbox import DeliveryState, OutboxDelivery, OutboxEvent
 from partnerhub.partners import selectors as partner_selectors
 from partnerhub.partners import services as partner_services
 from partnerhub.partners.models import (
@@ -371,3 +377,90 @@ def test_vendor2_cannot_end_vendor1s_grant_of_a_shared_partner(world, login_as):
     grant.refresh_from_db()
     assert grant.valid_until is None
     assert login_as("vendor:administrator").post(url, {"on": "2026-03-31"}).status_code == 302
+
+
+# --- audit rows and outbox events carry the vendor whose programs they concern ---------------
+
+
+def vendor1_enrolment_suspended(world) -> Enrolment:
+    """Partner A (enrolled with both vendors) has its enrolment in vendor 1's program suspended
+    by vendor 1's staff: an audit row and an outbox event about vendor 1's program."""
+    partner = enrolled_with_both(world)
+    enrolment = Enrolment.objects.get(organisation=partner, program__vendor=world.vendor)
+    return partner_services.enrolment_transition(
+        enrolment=enrolment, to=EnrolmentState.SUSPENDED, reason="проверка", by=None
+    )
+
+
+def audit_rows_seen(client: Client, **params: str) -> list[AuditEvent]:
+    response = client.get(reverse("backoffice:audit_log"), params)
+    assert response.status_code == 200
+    return list(response.context["page"].object_list)
+
+
+def outbox_events_seen(client: Client) -> set[Any]:
+    response = client.get(reverse("backoffice:outbox"))
+    assert response.status_code == 200
+    return {row.event_id for row in response.context["page"].object_list}
+
+
+def test_vendor2_audit_page_hides_vendor1s_enrolment_rows_of_a_shared_partner(world, login_as):
+    enrolment = vendor1_enrolment_suspended(world)
+    row = AuditEvent.objects.get(action="partners.enrolment.suspended", object_id=enrolment.pk)
+    assert row.vendor_id == world.vendor.pk
+    assert row not in audit_rows_seen(login_as("vendor2:administrator"))
+    assert row in audit_rows_seen(login_as("vendor:administrator"))
+    # vendor 2 still sees the rows of its own programs (partner A's and C's registration in its
+    # referral program, marked with its id through the referral partner's program)
+    own = list(AuditEvent.objects.filter(vendor_id=world.vendor2.pk))
+    seen = audit_rows_seen(login_as("vendor2:administrator"))
+    assert own and all(r in seen for r in own)
+
+
+def test_vendor2_audit_page_hides_vendor1s_contract_of_a_shared_partner(world, login_as):
+    partner = enrolled_with_both(world)
+    program = Enrolment.objects.get(organisation=partner, program__vendor=world.vendor).program
+    contract = contract_services.contract_start(organisation=partner, program=program)
+    row = AuditEvent.objects.get(action="contracts.contract.created", object_id=contract.pk)
+    assert row.vendor_id == world.vendor.pk
+    assert row not in audit_rows_seen(login_as("vendor2:administrator"))
+    assert row in audit_rows_seen(login_as("vendor:administrator"))
+
+
+def test_vendor2_outbox_page_hides_vendor1s_enrolment_event_of_a_shared_partner(world, login_as):
+    enrolment = vendor1_enrolment_suspended(world)
+    event = OutboxEvent.objects.get(
+        event_type="partners.enrolment.suspended", payload__id=enrolment.pk
+    )
+    assert event.vendor_id == world.vendor.pk
+    assert event.deliveries.exists()  # the page lists deliveries: there is one to hide
+    assert event.pk not in outbox_events_seen(login_as("vendor2:administrator"))
+    assert event.pk in outbox_events_seen(login_as("vendor:administrator"))
+    delivery = event.deliveries.first()
+    OutboxDelivery.objects.filter(pk=delivery.pk).update(state=DeliveryState.DEAD)
+    retry = reverse("backoffice:outbox_retry", kwargs={"pk": delivery.pk})
+    assert login_as("vendor2:administrator").post(retry).status_code == 404
+
+
+def test_a_system_audit_row_with_vendor1s_id_shows_to_vendor1_only(world, login_as):
+    with system_actor("payouts.monthly"):
+        row = audit.record(action="payouts.run.finished", vendor_id=world.vendor.pk)
+    assert row.organisation_id is None and row.actor_organisation_id is None
+    assert row in audit_rows_seen(login_as("vendor:administrator"))
+    assert row not in audit_rows_seen(login_as("vendor2:administrator"))
+    # a system row of no vendor and no organisation is still no vendor's
+    with system_actor("cleanup"):
+        anonymous = audit.record(action="core.cleanup.finished")
+    assert anonymous not in audit_rows_seen(login_as("vendor:administrator"))
+
+
+def test_outbox_events_of_no_organisation_show_to_their_vendor_or_to_every_vendor(world, login_as):
+    with transaction.atomic():
+        mine = outbox.emit("payouts.run.finished", {"n": 1}, vendor_id=world.vendor.pk)
+        platform = outbox.emit("core.calendar.updated", {"n": 2})
+    for event in (mine, platform):  # no handler targets them here: give each a delivery row
+        OutboxDelivery.objects.get_or_create(event=event, handler="test.recorder")
+    seen1 = outbox_events_seen(login_as("vendor:administrator"))
+    seen2 = outbox_events_seen(login_as("vendor2:administrator"))
+    assert mine.pk in seen1 and mine.pk not in seen2
+    assert platform.pk in seen1 and platform.pk in seen2

@@ -63,7 +63,10 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     rows rather than an unfiltered list)."""
     form = AuditFilterForm(request.GET or None)
     vendor_org = organisation_of(request.user)
-    scope = {"organisation_ids": partner_selectors.organisation_ids_of_vendor(vendor=vendor_org)}
+    scope = {
+        "organisation_ids": partner_selectors.organisation_ids_of_vendor(vendor=vendor_org),
+        "vendor_id": vendor_org.pk,
+    }
     events = audit_events(**scope)
     if form.is_bound:
         events = (

@@ -43,8 +43,12 @@ def outbox(request: HttpRequest) -> HttpResponse:
         "event_type": request.GET.get("event_type", "").strip(),
         "handler": request.GET.get("handler", "").strip(),
     }
-    scope = partner_selectors.organisation_ids_of_vendor(vendor=organisation_of(request.user))
-    page = paginate(request, delivery.deliveries_list(organisation_ids=scope, **filters))
+    vendor_org = organisation_of(request.user)
+    scope = partner_selectors.organisation_ids_of_vendor(vendor=vendor_org)
+    page = paginate(
+        request,
+        delivery.deliveries_list(organisation_ids=scope, vendor_id=vendor_org.pk, **filters),
+    )
     deliveries = list(page.object_list)
     endpoints = webhook_selectors.endpoints_by_id(ids=[_endpoint_id(d) for d in deliveries])
     context = {
@@ -55,7 +59,7 @@ def outbox(request: HttpRequest) -> HttpResponse:
         "query": urlencode({key: value for key, value in filters.items() if value}),
         "states": DeliveryState.choices,
         "handlers": delivery.handler_names(),
-        "counts": delivery.delivery_counts(organisation_ids=scope),
+        "counts": delivery.delivery_counts(organisation_ids=scope, vendor_id=vendor_org.pk),
         "can_retry": allowed(OUTBOX_RETRIERS, request.user),
     }
     return render(request, "backoffice/outbox.html", context)
@@ -71,12 +75,12 @@ def _endpoint_id(delivery_row: OutboxDelivery) -> int:
 @require_POST
 def outbox_retry(request: HttpRequest, pk: int) -> HttpResponse:
     """Give a dead delivery one more attempt now."""
+    vendor_org = organisation_of(request.user)
     try:
         delivery.retry_dead(
             delivery_id=pk,
-            organisation_ids=partner_selectors.organisation_ids_of_vendor(
-                vendor=organisation_of(request.user)
-            ),
+            organisation_ids=partner_selectors.organisation_ids_of_vendor(vendor=vendor_org),
+            vendor_id=vendor_org.pk,
         )
     except ApplicationError as exc:
         if exc.http_status == 404:

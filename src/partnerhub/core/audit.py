@@ -147,11 +147,13 @@ def record(
     after: Mapping[str, Any] | None = None,
     organisation_id: int | None = None,
     actor: Any = None,
+    vendor_id: int | None = None,
 ) -> AuditEvent:
     """Write one audit row in the current transaction.
 
     ``organisation_id`` (whose data it is) defaults to ``obj.organisation_id`` when the object has
-    one; ``actor`` (a user, an API-token principal or an ``Actor``) defaults to the context's.
+    one; ``vendor_id`` (whose programs it concerns) to ``vendor_of(obj)``; ``actor`` (a user, an
+    API-token principal or an ``Actor``) defaults to the context's.
     """
     if not _ACTION.fullmatch(action):
         raise ValueError(f"audit action must be a dotted lower-case slug, got {action!r}")
@@ -159,6 +161,8 @@ def record(
     if organisation_id is None and obj is not None:
         owner = getattr(obj, "organisation_id", None)
         organisation_id = owner if isinstance(owner, int) else None
+    if vendor_id is None and obj is not None:
+        vendor_id = vendor_of(obj)
     context = _CONTEXT.get()
     return AuditEvent.objects.create(
         actor_kind=who.kind,
@@ -171,11 +175,25 @@ def record(
         object_id=str(obj.pk) if obj is not None and obj.pk is not None else "",
         object_repr=str(obj)[:200] if obj is not None else "",
         organisation_id=organisation_id,
+        vendor_id=vendor_id,
         before=dict(before) if before is not None else None,
         after=dict(after) if after is not None else None,
         ip=context.ip if context is not None else None,
         request_id=context.request_id if context is not None else "",
     )
+
+
+def vendor_of(obj: Any) -> int | None:
+    """The vendor whose programs ``obj`` belongs to, duck-typed (core knows no domain model):
+    its own ``vendor_id`` (a program, a vendor's catalogue entry), else its program's (an
+    enrolment, a contract, a lead...). None for anything else (a partner's card)."""
+    own = getattr(obj, "vendor_id", None)
+    if isinstance(own, int):
+        return own
+    if getattr(obj, "program_id", None) is not None:
+        program_vendor = getattr(getattr(obj, "program", None), "vendor_id", None)
+        return program_vendor if isinstance(program_vendor, int) else None
+    return None
 
 
 def diff(
@@ -189,6 +207,7 @@ def diff(
 def audit_events(
     *,
     organisation_ids: Any,
+    vendor_id: int,
     action_prefix: str = "",
     organisation_id: int | None = None,
     object_type: str = "",
@@ -199,14 +218,18 @@ def audit_events(
     """Audit rows for the vendor's staff, newest first, filtered by action prefix, organisation,
     object type, actor (part of the e-mail or label) and Moscow dates (both ends included).
 
-    Scoped to who asks (core knows no vendor): rows about one of ``organisation_ids`` (ids or a
-    subquery of them: the vendor and its partners), and rows about no organisation done by one
-    of them (a partner's card, the vendor's staff's own actions). Rows about no organisation
-    done by no organisation (system jobs) cannot be told apart by vendor and are left out.
+    Scoped to who asks, the vendor ``vendor_id`` (issue 14): rows marked with its id (whoever
+    did them: a system job's too); rows marked with another vendor's id never (a partner of two
+    vendors: each sees what concerns its own programs). Rows marked with no vendor (a partner's
+    card, rows written before the mark existed) are shown by the earlier rule: rows about one
+    of ``organisation_ids`` (ids or a subquery: the vendor and its partners), and rows about no
+    organisation done by one of them; rows about no organisation done by no organisation
+    (system jobs without a vendor) cannot be told apart by vendor and are left out.
     """
-    scope = Q(organisation_id__in=organisation_ids) | Q(
+    unmarked = Q(organisation_id__in=organisation_ids) | Q(
         organisation_id__isnull=True, actor_organisation_id__in=organisation_ids
     )
+    scope = Q(vendor_id=vendor_id) | (Q(vendor_id__isnull=True) & unmarked)
     qs = AuditEvent.objects.filter(scope).order_by("-at", "-id")
     if action_prefix.strip():
         qs = qs.filter(action__startswith=action_prefix.strip())

@@ -244,7 +244,11 @@ def _finish_failed(
 
 
 def retry_dead(
-    *, delivery_id: int, now: dt.datetime | None = None, organisation_ids: Any = None
+    *,
+    delivery_id: int,
+    now: dt.datetime | None = None,
+    organisation_ids: Any = None,
+    vendor_id: int | None = None,
 ) -> OutboxDelivery:
     """Staff action: give a dead delivery one more attempt, right away.
 
@@ -252,12 +256,13 @@ def retry_dead(
     increasing); ``last_error`` stays until the next attempt replaces it. The requeue is written
     to the audit log (the actor comes from the request's context) and the worker is woken for
     the event after commit. Raises ``NotFound`` or ``Conflict`` (not dead). With
-    ``organisation_ids`` (staff asking), a delivery of another organisation's event is not found.
+    ``organisation_ids`` and ``vendor_id`` (staff asking), a delivery of an event the vendor may
+    not see (``_of_vendor``) is not found.
     """
     moment = now or clock.now()
     deliveries = OutboxDelivery.objects.all()
     if organisation_ids is not None:
-        deliveries = deliveries.filter(_of_organisations(organisation_ids))
+        deliveries = deliveries.filter(_of_vendor(organisation_ids, vendor_id))
     with transaction.atomic():
         requeued = deliveries.filter(pk=delivery_id, state=DeliveryState.DEAD).update(
             state=DeliveryState.PENDING, next_attempt_at=moment, locked_until=None
@@ -298,20 +303,31 @@ _ATTENTION = Case(
 )
 
 
-def _of_organisations(organisation_ids: Any) -> Q:
-    """Deliveries of events of ``organisation_ids`` and of the platform's own events (of no
-    organisation), which every vendor's staff see."""
-    return Q(event__organisation_id__in=organisation_ids) | Q(event__organisation_id__isnull=True)
+def _of_vendor(organisation_ids: Any, vendor_id: int | None) -> Q:
+    """Deliveries the staff of vendor ``vendor_id`` see (issue 14): of events marked with its
+    id; never of events marked with another vendor's (a partner of two vendors: each sees the
+    events of its own programs); of unmarked events (a partner's card, events written before the
+    mark existed), those of ``organisation_ids`` (the vendor and its partners) and the
+    platform's own events of no organisation, which every vendor's staff see."""
+    unmarked = Q(event__organisation_id__in=organisation_ids) | Q(
+        event__organisation_id__isnull=True
+    )
+    return Q(event__vendor_id=vendor_id) | (Q(event__vendor_id__isnull=True) & unmarked)
 
 
 def deliveries_list(
-    *, organisation_ids: Any, state: str = "", event_type: str = "", handler: str = ""
+    *,
+    organisation_ids: Any,
+    vendor_id: int | None,
+    state: str = "",
+    event_type: str = "",
+    handler: str = "",
 ) -> QuerySet[OutboxDelivery]:
     """Deliveries of events of ``organisation_ids`` (ids or a subquery: the asking vendor and
     its partners) for the vendor's staff, filtered by state, event type (prefix) and handler.
     Dead and failing ones come first, then the most recent."""
     qs = (
-        OutboxDelivery.objects.filter(_of_organisations(organisation_ids))
+        OutboxDelivery.objects.filter(_of_vendor(organisation_ids, vendor_id))
         .select_related("event")
         .annotate(attention=_ATTENTION)
     )
@@ -324,12 +340,12 @@ def deliveries_list(
     return qs.order_by("attention", "-event__created_at", "-pk")
 
 
-def delivery_counts(*, organisation_ids: Any) -> dict[str, int]:
+def delivery_counts(*, organisation_ids: Any, vendor_id: int | None) -> dict[str, int]:
     """How many deliveries of events of ``organisation_ids`` are in each state (the back
     office's summary line)."""
     counts = dict.fromkeys(DeliveryState.values, 0)
     rows = (
-        OutboxDelivery.objects.filter(_of_organisations(organisation_ids))
+        OutboxDelivery.objects.filter(_of_vendor(organisation_ids, vendor_id))
         .order_by()
         .values("state")
         .annotate(n=Count("pk"))

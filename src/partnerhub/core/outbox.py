@@ -69,12 +69,21 @@ def registered_handlers() -> dict[str, Handler]:
 
 
 def emit(
-    event_type: str, payload: dict[str, Any], *, organisation_id: int | None = None
+    event_type: str,
+    payload: dict[str, Any],
+    *,
+    organisation_id: int | None = None,
+    vendor_id: int | None = None,
 ) -> OutboxEvent:
-    """Record an event in the current transaction; its deliveries start after commit."""
+    """Record an event in the current transaction; its deliveries start after commit.
+    ``vendor_id`` names the vendor whose programs the event concerns (its staff alone see it on
+    the outbox page; none: every vendor whose partner ``organisation_id`` is)."""
     with transaction.atomic():
         event = OutboxEvent.objects.create(
-            event_type=event_type, payload=payload, organisation_id=organisation_id
+            event_type=event_type,
+            payload=payload,
+            organisation_id=organisation_id,
+            vendor_id=vendor_id,
         )
         deliveries = [
             OutboxDelivery(event=event, handler=h.name, target=target)

@@ -100,6 +100,7 @@ def transition(
     by: Any = None,
     reason: str = "",
     extra: Mapping[str, Any] | None = None,
+    vendor_id: int | None = None,
 ) -> ModelT:
     """Move ``obj`` to state ``to``; ``extra`` fields are written by the same update.
 
@@ -107,6 +108,8 @@ def transition(
     ``obj`` holds, ``ValidationFailed`` (field ``reason``) when the target needs a reason, and
     ``Conflict`` ``stale_state`` when the row is no longer in that state (another request won).
     ``by`` is the actor for the audit row (default: the current request or system task).
+    ``vendor_id`` marks the audit row and the event with the vendor whose programs ``obj``
+    concerns (default: ``audit.vendor_of(obj)``, its own or its program's vendor).
     """
     model = type(obj)
     machine = machine_for(model)
@@ -125,6 +128,7 @@ def transition(
         raise ValidationFailed(_("Укажите причину."), fields={"reason": [_("Обязательное поле.")]})
     event_type = f"{machine.event_prefix or _default_prefix(model)}.{to}"
     with transaction.atomic():
+        vendor_id = vendor_id if vendor_id is not None else audit.vendor_of(obj)
         updated = model._default_manager.filter(pk=obj.pk, **{machine.field: current}).update(
             **{machine.field: to}, **dict(extra or {})
         )
@@ -136,12 +140,14 @@ def transition(
             before={"state": current},
             after={"state": to, "reason": reason},
             actor=by,
+            vendor_id=vendor_id,
         )
         owner = getattr(obj, "organisation_id", None)
         outbox.emit(
             event_type,
             {"id": _json_id(obj.pk), "from": current, "to": to, "reason": reason},
             organisation_id=owner if isinstance(owner, int) else None,
+            vendor_id=vendor_id,
         )
     obj.refresh_from_db()
     return obj

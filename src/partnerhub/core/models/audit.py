@@ -3,7 +3,8 @@
 Issue "Audit log" (``core/audit.py`` writes the rows; this module only holds the table). Rows are
 written by services inside their own transaction and never change afterwards: ``save()`` refuses
 an update and ``delete()`` refuses outright (house rule 7, like Zulip's audit log rows). Who the
-data belongs to is a plain ``organisation_id`` integer: core knows no domain model.
+data belongs to is a plain ``organisation_id`` integer, and the vendor whose programs it concerns
+a plain ``vendor_id`` (issue 14): core knows no domain model.
 """
 
 from __future__ import annotations
@@ -54,6 +55,9 @@ class AuditEvent(models.Model):
     object_id = models.CharField(_("id объекта"), max_length=64, blank=True)
     object_repr = models.CharField(_("объект"), max_length=200, blank=True)
     organisation_id = models.BigIntegerField(_("организация"), null=True, blank=True, db_index=True)
+    #: The vendor whose programs the action concerns (a plain id, like ``organisation_id``);
+    #: empty when it concerns no one vendor (a partner's card, which all its vendors see).
+    vendor_id = models.BigIntegerField(_("вендор"), null=True, blank=True, db_index=True)
     before = models.JSONField(_("было"), null=True, blank=True, encoder=DjangoJSONEncoder)
     after = models.JSONField(_("стало"), null=True, blank=True, encoder=DjangoJSONEncoder)
     ip = models.GenericIPAddressField(_("IP-адрес"), null=True, blank=True)

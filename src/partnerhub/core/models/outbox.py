@@ -15,12 +15,14 @@ class OutboxEvent(models.Model):
     """Something that happened, to be delivered to handlers after the transaction commits.
 
     ``id`` is the event id receivers deduplicate by. ``organisation_id`` names whose event it is
-    (webhooks, notifications) without a foreign key: core knows no domain model.
+    (webhooks, notifications) without a foreign key: core knows no domain model. ``vendor_id``
+    (issue 14) names the vendor whose programs it concerns, empty when none in particular.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     event_type = models.CharField(_("тип события"), max_length=100, db_index=True)
     organisation_id = models.BigIntegerField(_("организация"), null=True, blank=True, db_index=True)
+    vendor_id = models.BigIntegerField(_("вендор"), null=True, blank=True, db_index=True)
     payload = models.JSONField(_("данные"), default=dict)
     created_at = models.DateTimeField(_("создано"), default=now, db_index=True)
 

@@ -89,7 +89,12 @@ def counterparty_document_upload(
                 .first()
             )
             if current is not None:
-                transition(current, to=CounterpartyDocumentState.SUPERSEDED, by=by)
+                transition(
+                    current,
+                    to=CounterpartyDocumentState.SUPERSEDED,
+                    by=by,
+                    vendor_id=kind.vendor_id,
+                )
             document = CounterpartyDocument.objects.create(
                 organisation=organisation,
                 kind=kind,
@@ -104,6 +109,7 @@ def counterparty_document_upload(
             audit.record(
                 action="partners.counterparty_document.uploaded",
                 obj=document,
+                vendor_id=kind.vendor_id,
                 after={
                     "kind": kind.code,
                     "name": document.original_name,
@@ -118,6 +124,7 @@ def counterparty_document_upload(
                 "partners.counterparty_document.uploaded",
                 {"id": document.pk, "kind": kind.code},
                 organisation_id=organisation.pk,
+                vendor_id=kind.vendor_id,
             )
     except IntegrityError as exc:  # a parallel upload of the same kind won
         default_storage.delete(stored_name)
@@ -147,6 +154,7 @@ def counterparty_document_review(
         to=to,
         by=by,
         reason=reason,
+        vendor_id=document.kind.vendor_id,
         extra={
             "review_reason": reason.strip() if not accept else "",
             "reviewed_by": by,

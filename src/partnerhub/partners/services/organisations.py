@@ -249,6 +249,7 @@ def enrolment_apply(
                 "partners.enrolment.active",
                 {"id": enrolment.pk, "from": EnrolmentState.APPLIED, "to": state, "reason": ""},
                 organisation_id=organisation.pk,
+                vendor_id=program.vendor_id,
             )
         return enrolment
 

@@ -121,11 +121,13 @@ def status_grant(
             before=None,
             after={**_grant_snapshot(grant), "note": grant.note},
             actor=by,
+            vendor_id=status.vendor_id,
         )
         outbox.emit(
             "partners.status.granted",
             {"id": grant.pk, **_grant_snapshot(grant)},
             organisation_id=organisation.pk,
+            vendor_id=status.vendor_id,
         )
     return grant
 
@@ -168,11 +170,13 @@ def status_end(
             before={"valid_until": before.isoformat() if before else None},
             after={"valid_until": on.isoformat(), "reason": reason},
             actor=by,
+            vendor_id=grant.status.vendor_id,
         )
         outbox.emit(
             "partners.status.ended",
             {"id": grant.pk, **_grant_snapshot(grant), "reason": reason},
             organisation_id=grant.organisation_id,
+            vendor_id=grant.status.vendor_id,
         )
     return grant
 
