@@ -11,6 +11,7 @@ from django.core.management import call_command
 
 from partnerhub.contracts.selectors import closing_documents_channel, contract_signed
 from partnerhub.core import clock
+from partnerhub.core.models.outbox import OutboxEvent
 from partnerhub.partners import selectors as partner_selectors
 from partnerhub.partners.models import Organisation, StatusKind
 from partnerhub.payouts import selectors
@@ -32,3 +33,23 @@ def test_the_demo_partner_can_convert_its_bonuses(db, monkeypatch):
     assert partner_selectors.has_status(organisation=alfa, code="ck-erp", on=clock.today())
     # the demo adds no status kinds of its own: the migration's are the list
     assert StatusKind.objects.filter(name__icontains="облачной CRM").count() == 1
+
+
+def test_every_event_the_demo_emits_about_a_partner_names_its_vendor(db, monkeypatch):
+    """Outbox events of program data carry the program's vendor (issue 14: for a partner
+    enrolled with two vendors, an unmarked event would show on both vendors' outbox pages)."""
+    record_portal_events(monkeypatch)
+
+    call_command("demo_load", stdout=io.StringIO())
+
+    vendor = Organisation.objects.get(kind="vendor")
+    partners = Organisation.objects.filter(kind="partner").values("pk")
+    about_partners = OutboxEvent.objects.filter(organisation_id__in=partners)
+    kinds = set(about_partners.values_list("event_type", flat=True))
+    assert "leads.deal.taken" in kinds
+    unmarked = about_partners.exclude(vendor_id=vendor.pk)
+    # the partner's own card and employees belong to no vendor's program
+    unmarked = unmarked.exclude(event_type__startswith="partners.card").exclude(
+        event_type__startswith="accounts."
+    )
+    assert sorted(set(unmarked.values_list("event_type", flat=True))) == []

@@ -165,6 +165,7 @@ def _issue_one(
             "amount": str(document.amount),
         },
         organisation_id=partner.pk,
+        vendor_id=document.vendor_id,
     )
     return document
 

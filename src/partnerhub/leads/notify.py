@@ -154,6 +154,7 @@ def _emit_lead_lists(
             event_type,
             {"program_id": program.pk, "lead_ids": lead_ids, "at": now.isoformat()},
             organisation_id=org_id,
+            vendor_id=program.vendor_id,
         )
     return len(plan)
 
@@ -266,6 +267,7 @@ def stale_deals_notify(*, now: dt.datetime | None = None) -> int:
                         "at": now.isoformat(),
                     },
                     organisation_id=org_id,
+                    vendor_id=program.vendor_id,
                 )
                 emitted += 1
     return emitted

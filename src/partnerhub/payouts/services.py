@@ -200,6 +200,7 @@ def payout_convert(
             "payouts.payout.generated",
             {"id": payout.pk, "amount": str(value)},
             organisation_id=organisation.pk,
+            vendor_id=audit.vendor_of(payout),
         )
     return payout
 
@@ -444,6 +445,7 @@ def digest_send(*, vendor: Organisation, on: dt.date) -> bool:
                     "overdue": [p.pk for p in overdue],
                 },
                 organisation_id=vendor.pk,
+                vendor_id=vendor.pk,
             )
     except IntegrityError:
         return False  # sent earlier today

@@ -92,6 +92,7 @@ def marketplace_page_submit(
             "leads.page.pending",
             {"access_id": access.pk, "page_url": value},
             organisation_id=organisation.pk,
+            vendor_id=audit.vendor_of(access),
         )
     return access
 
@@ -135,6 +136,7 @@ def marketplace_page_review(
             f"leads.page.{state}",
             {"access_id": access.pk, "reason": reason},
             organisation_id=access.organisation_id,
+            vendor_id=audit.vendor_of(access),
         )
     return access
 

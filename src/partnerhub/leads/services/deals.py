@@ -176,6 +176,7 @@ def lead_take(
             "leads.deal.taken",
             {"deal_id": deal.pk, "lead_id": lead.pk},
             organisation_id=organisation.pk,
+            vendor_id=audit.vendor_of(lead),
         )
     return deal
 
@@ -264,6 +265,7 @@ def _move(
             f"leads.deal.{to}",
             {"deal_id": deal.pk, "stage": to, "source": source},
             organisation_id=deal.organisation_id,
+            vendor_id=audit.vendor_of(deal),
         )
     deal.refresh_from_db()
     return deal

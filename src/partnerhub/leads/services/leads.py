@@ -174,7 +174,9 @@ def lead_create(
                 after={"source": source, "external_id": values["external_id"]},
                 actor=created_by,
             )
-            outbox.emit("leads.lead.published", {"lead_id": lead.pk})
+            outbox.emit(
+                "leads.lead.published", {"lead_id": lead.pk}, vendor_id=audit.vendor_of(lead)
+            )
     except IntegrityError:
         existing = _by_external_id(program_ok, source, values["external_id"])
         if existing is None:

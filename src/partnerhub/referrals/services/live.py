@@ -1073,6 +1073,7 @@ class _Writer:
                         "at": change.at.isoformat(),
                     },
                     organisation_id=organisation_id,
+                    vendor_id=self.program.vendor_id,
                 )
         return told
 
@@ -1238,7 +1239,10 @@ class _Writer:
         for notice in self.notices:
             if notice.ref in written:
                 outbox.emit(
-                    notice.event_type, notice.payload, organisation_id=notice.organisation_id
+                    notice.event_type,
+                    notice.payload,
+                    organisation_id=notice.organisation_id,
+                    vendor_id=self.program.vendor_id,
                 )
         cached = list(self.cached)
 
@@ -1361,6 +1365,7 @@ def _expiry_notices(
             "expires_at": first.expires_at.isoformat(),
         },
         organisation_id=organisation_id,
+        vendor_id=program.vendor_id,
     )
 
 
