@@ -462,12 +462,13 @@ def import_jsonl(*, program: Program, data: bytes) -> dict[str, Any]:
     """Send a JSONL file through the intake in chunks; the totals and every refused line."""
     objs, lines, rejected = read_jsonl(data)
     total = len(objs) + len(rejected)
-    accepted = duplicates = 0
+    accepted = duplicates = waiting = 0
     for start in range(0, len(objs), IMPORT_CHUNK):
         result = intake.events_ingest(
             program=program, objs=objs[start : start + IMPORT_CHUNK], source=EventSource.FILE
         )
         accepted += result.accepted
+        waiting += result.waiting
         duplicates += result.duplicates
         rejected.extend(
             {"line": lines[start + r["index"]], "id": r["id"], "reason": r["reason"]}
@@ -477,6 +478,7 @@ def import_jsonl(*, program: Program, data: bytes) -> dict[str, Any]:
     return {
         "lines": total,
         "accepted": accepted,
+        "waiting": waiting,
         "duplicates": duplicates,
         "rejected_count": len(rejected),
         "rejected": rejected[:REJECTED_SHOWN],
