@@ -201,7 +201,9 @@ class WaitingEvent(models.Model):
     an event that names a client or payment not seen yet ... waits"). It has no partition
     (no ``EventPartition`` row) until what it names arrives; then intake gives it the
     partition, deletes this row and applies it as a late event (``services.intake``). Replay
-    of the stored events rejects it as long as it waits, so the standings agree."""
+    of the stored events rejects it as long as it waits, so the standings agree. Staff may drop
+    it (``dropped_at``): it stays stored (the store is append-only) and marked, and neither the
+    live state nor the verifying replay ever count it."""
 
     program = models.ForeignKey(
         Program, on_delete=models.PROTECT, related_name="+", db_index=False
@@ -212,6 +214,8 @@ class WaitingEvent(models.Model):
     key = models.CharField(_("чего ждёт"), max_length=200)  # client, payment id or promo key
     at_us = models.BigIntegerField(_("время, мкс"))
     received_at = models.DateTimeField(_("получено"), default=now)
+    #: dropped by staff: it never joins a partition, and replay passes over it
+    dropped_at = models.DateTimeField(_("снято"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("ожидающее событие")

@@ -880,7 +880,10 @@ def waiting_release(
             for start in range(0, len(names), 500):
                 rows.extend(
                     WaitingEvent.objects.filter(
-                        program=program, waits_for=kind, key__in=names[start : start + 500]
+                        program=program,
+                        waits_for=kind,
+                        key__in=names[start : start + 500],
+                        dropped_at__isnull=True,
                     ).values_list("pk", "event_id", "waits_for", "key")
                 )
         wanted = {WaitsFor.CLIENT: set(), WaitsFor.PAYMENT: set(), WaitsFor.PROMO: set()}
@@ -951,7 +954,7 @@ def waiting_sweep(*, program: Program) -> Released:
     """Release every waiting event whose client, payment or promo code has arrived (the
     worker's catch-up: a registration stored in parallel with an event naming it, each
     transaction not seeing the other's rows)."""
-    waiting = WaitingEvent.objects.filter(program=program)
+    waiting = WaitingEvent.objects.filter(program=program, dropped_at__isnull=True)
     if not waiting.exists():
         return Released()
     clients = waiting.filter(
@@ -1060,7 +1063,7 @@ def _pending_drain(program: Program) -> None:
     """Apply what waits for the worker now, in a transaction of its own."""
     if (
         PendingEvent.objects.filter(program=program).exists()
-        or WaitingEvent.objects.filter(program=program).exists()
+        or WaitingEvent.objects.filter(program=program, dropped_at__isnull=True).exists()
     ):
         with transaction.atomic():
             pending_apply(program=program)
@@ -1602,7 +1605,11 @@ class Mismatch:
 
 def _replay_all(program: Program, as_of: dt.datetime) -> dict[str, Standing]:
     events: list[Event] = []
-    rows = StoredEvent.objects.filter(program=program, at_us__lte=to_us(as_of))
+    rows = StoredEvent.objects.filter(program=program, at_us__lte=to_us(as_of)).exclude(
+        event_id__in=WaitingEvent.objects.filter(program=program, dropped_at__isnull=False).values(
+            "event_id"
+        )
+    )  # events staff dropped while they waited count nowhere
     for pk, raw in rows.values_list("pk", "raw").iterator(chunk_size=5000):
         try:
             events.append(parse_event(raw, pk))
