@@ -13,17 +13,17 @@ temporary directory and the SQLite Huey queue; PostgreSQL uses the database
 ``ph_bench_referrals`` (created and dropped here; skipped with a message when unreachable) and
 the Redis queue ``--redis-url`` (database 14, emptied first).
 
-One client posts the batches sequentially (``http.client``, keep-alive when the server keeps
-the connection), each a JSON array with ``Authorization: Bearer <token>`` and its own
-``Idempotency-Key``, and records each batch's latency. Events per second = accepted events /
-total posting time. Freshness: the partner of the last payment event posted; after the last
-batch returns, ``GET /api/v1/referrals/partners/<code>/standing`` every 20 ms until its
-``points_total``, ``bonus_accrued`` and ``clients`` equal what the engine computes from all the
-events (``partnerhub.referrals.engine.run``, as of now, computed before posting). On PostgreSQL
-the requests store the events and the worker applies them (``REFERRAL_APPLY_IN_WORKER``), so
-freshness includes the worker's lag; the run counts the batches that found the backlog over
-its limit for too long and applied it in the request. ``--verify`` then runs ``partnerhub
-referrals verify`` (every partner's live standing against the replay of all stored events).
+One client posts the batches sequentially (``http.client``, keep-alive when the server keeps the
+connection; ``--senders N``: N clients at once, each taking the next batch), each a JSON array with
+``Authorization: Bearer <token>`` and its own ``Idempotency-Key``, and records each batch's latency.
+Events per second = accepted events / total posting time. Freshness: the partner of the last payment
+event posted; after the last batch returns, ``GET /api/v1/referrals/partners/<code>/standing`` every
+20 ms until its ``points_total``, ``bonus_accrued`` and ``clients`` equal what the engine computes
+from all the events (``partnerhub.referrals.engine.run``, as of now, computed before posting). On
+PostgreSQL the requests store the events and the worker applies them (``REFERRAL_APPLY_IN_WORKER``),
+so freshness includes the worker's lag; the run counts the batches that found the backlog over its
+limit for too long and applied it in the request. ``--verify`` then runs ``partnerhub referrals
+verify`` (every partner's live standing against the replay of all stored events).
 
 Issue 15: each database is measured in two arrival orders (``--orders``) and with one or more
 numbers of server processes (``--workers 1,4``), each run on an empty database:
@@ -46,7 +46,7 @@ when something fails. Exit status: 0 when measured and every standing equals the
 (``--check``: 1 also when a target is missed), 1 when a step fails or a standing differs.
 
     python bench/referrals_intake.py [--events 300000] [--batch 1000] [--only sqlite]
-                                     [--workers 1,4] [--orders in-order,shuffled]
+                                     [--workers 1,4] [--senders 1] [--orders in-order,shuffled]
                                      [--pg-url postgres://...] [--redis-url redis://...] [--verify]
 """
 
@@ -68,6 +68,7 @@ import os  # noqa: E402
 import random  # noqa: E402
 import secrets  # noqa: E402
 import tempfile  # noqa: E402
+import threading  # noqa: E402
 import time  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from decimal import Decimal  # noqa: E402
@@ -105,6 +106,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--days", type=int, default=730)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--batch", type=int, default=1_000, help="events a request")
+    parser.add_argument(
+        "--senders",
+        type=int,
+        default=1,
+        help="HTTP clients posting at once (each takes the next batch; default 1: in order)",
+    )
     parser.add_argument(
         "--workers",
         default="1",
@@ -310,41 +317,72 @@ def last_paid_partner(arriving: list[dict[str, Any]]) -> str:
 # --- one database ---------------------------------------------------------------------------
 
 
-def post_batches(server: Server, order: Order, run_id: str) -> dict[str, Any]:
+def post_batches(server: Server, order: Order, run_id: str, senders: int = 1) -> dict[str, Any]:
+    """Post the batches in order from ``senders`` threads (each with its own kept-alive
+    connection, taking the next batch when it is free: with several, neighbouring batches
+    overtake each other)."""
     latencies: list[float] = []
-    accepted = duplicates = waiting = 0
+    totals = {"accepted": 0, "duplicates": 0, "waiting": 0}
     rejected: dict[str, int] = {}
-    kept_alive = True
+    kept_alive = [True]
+    failures: list[str] = []
+    numbers = iter(range(len(order.bodies)))
+    lock = threading.Lock()
+
+    def client(connection: Server) -> None:
+        while not failures:
+            with lock:
+                number = next(numbers, None)
+            if number is None:
+                return
+            headers = {
+                "Content-Type": "application/json",
+                "Idempotency-Key": f"bench-{run_id}-{number}",
+            }
+            sent = time.perf_counter()
+            try:
+                status, answer, response = connection.request(
+                    "POST", EVENTS_PATH, order.bodies[number], headers
+                )
+            except OSError as exc:
+                status, answer, response = 0, repr(exc).encode(), None
+            took = time.perf_counter() - sent
+            with lock:
+                latencies.append(took)
+                if status != 200 or response is None:
+                    failures.append(
+                        f"batch {number + 1} of {len(order.bodies)}: POST {EVENTS_PATH} "
+                        f"answered {status}: {answer[:500]!r}"
+                    )
+                    return
+                kept_alive[0] = kept_alive[0] and not response.will_close
+                document = json.loads(answer)
+                for key in totals:
+                    totals[key] += document.get(key, 0)
+                for item in document["rejected"]:
+                    reason = item.get("reason", "?")
+                    rejected[reason] = rejected.get(reason, 0) + 1
+
+    connections = [server] + [
+        Server(server.process, server.port, server.log, server.token) for _ in range(senders - 1)
+    ]
     started = time.perf_counter()
-    for number, body in enumerate(order.bodies):
-        headers = {
-            "Content-Type": "application/json",
-            "Idempotency-Key": f"bench-{run_id}-{number}",
-        }
-        sent = time.perf_counter()
-        status, answer, response = server.request("POST", EVENTS_PATH, body, headers)
-        latencies.append(time.perf_counter() - sent)
-        kept_alive = kept_alive and not response.will_close
-        if status != 200:
-            raise StepFailed(
-                f"batch {number + 1} of {len(order.bodies)}: POST {EVENTS_PATH} answered "
-                f"{status}: {answer[:500]!r}"
-            )
-        document = json.loads(answer)
-        accepted += document["accepted"]
-        duplicates += document["duplicates"]
-        waiting += document.get("waiting", 0)
-        for item in document["rejected"]:
-            rejected[item.get("reason", "?")] = rejected.get(item.get("reason", "?"), 0) + 1
+    threads = [threading.Thread(target=client, args=(c,)) for c in connections]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
     seconds = time.perf_counter() - started
+    for extra in connections[1:]:
+        extra.connection.close()
+    if failures:
+        raise StepFailed(failures[0])
     return {
         "seconds": seconds,
-        "accepted": accepted,
-        "duplicates": duplicates,
-        "waiting": waiting,
+        **totals,
         "rejected": rejected,
         "latencies": sorted(latencies),
-        "kept_alive": kept_alive,
+        "kept_alive": kept_alive[0],
     }
 
 
@@ -357,6 +395,8 @@ def standing(server: Server, code: str, as_of: dt.datetime | None = None) -> dic
     if as_of is not None:
         path += "?as_of=" + as_of.isoformat().replace("+", "%2B")
     status, answer, _ = server.request("GET", path)
+    if status == 404:  # the worker has not applied the partner's registration yet
+        return {}
     if status != 200:
         raise StepFailed(f"GET {path} answered {status}: {answer[:300]!r}")
     return json.loads(answer)
@@ -372,7 +412,7 @@ def wait_fresh(
     while time.perf_counter() - started < FRESHNESS_TIMEOUT:
         polls += 1
         live = standing(server, partner)
-        if same(live, expected):
+        if live and same(live, expected):
             return time.perf_counter() - started, polls, live
         time.sleep(POLL_SECONDS)
     return None, polls, live
@@ -428,9 +468,9 @@ def bench_run(
         server = start_server(env, directory, token, workers, ready_path=READY_PATH)
         print(
             f"server:     partnerhub serve on 127.0.0.1:{server.port} "
-            f"({workers} gunicorn workers + Huey)"
+            f"({workers} gunicorn workers + Huey), {args.senders} sending HTTP clients"
         )
-        posted = post_batches(server, order, secrets.token_hex(4))
+        posted = post_batches(server, order, secrets.token_hex(4), args.senders)
         refused = sum(posted["rejected"].values())
         # an intake that refuses what it cannot place yet (before issue 15) keeps fewer events
         target = work.expected_all(order.partner) if not refused else order.expected_kept
