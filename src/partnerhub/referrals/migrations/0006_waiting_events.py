@@ -63,7 +63,7 @@ class Migration(migrations.Migration):
                 "verbose_name_plural": "ожидающие события",
                 "indexes": [
                     models.Index(
-                        fields=["program", "waits_for", "key"], name="referral_waiting_key"
+                        fields=["program", "key"], name="referral_waiting_key"
                     ),
                     models.Index(fields=["program", "received_at"], name="referral_waiting_age"),
                 ],

@@ -224,7 +224,7 @@ class WaitingEvent(models.Model):
             models.UniqueConstraint(fields=["program", "event_id"], name="referral_waiting_unique")
         ]
         indexes = [
-            models.Index(fields=["program", "waits_for", "key"], name="referral_waiting_key"),
+            models.Index(fields=["program", "key"], name="referral_waiting_key"),
             models.Index(fields=["program", "received_at"], name="referral_waiting_age"),
         ]
 

@@ -874,18 +874,17 @@ def waiting_release(
         WaitsFor.PROMO: set(promos),
     }
     while any(wanted.values()):
-        rows: list[tuple[int, str, str, str]] = []
-        for kind, keys in wanted.items():
-            names = sorted(keys)
-            for start in range(0, len(names), 500):
-                rows.extend(
-                    WaitingEvent.objects.filter(
-                        program=program,
-                        waits_for=kind,
-                        key__in=names[start : start + 500],
-                        dropped_at__isnull=True,
-                    ).values_list("pk", "event_id", "waits_for", "key")
-                )
+        rows = [
+            (pk, event_id, kind, key)
+            for key, pk, event_id, kind, dropped_at in existing(
+                WaitingEvent,
+                "key",
+                sorted(set().union(*wanted.values())),
+                program_id=program.pk,
+                extra=["id", "event_id", "waits_for", "dropped_at"],
+            )
+            if dropped_at is None and key in wanted.get(kind, ())
+        ]
         wanted = {WaitsFor.CLIENT: set(), WaitsFor.PAYMENT: set(), WaitsFor.PROMO: set()}
         if not rows:
             break
