@@ -5,9 +5,12 @@ is not 'never registered': it waits ... and then counts from its own time")."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 from decimal import Decimal
 
 import pytest
+from django.core.management import call_command
+from django.db import transaction
 
 from partnerhub.referrals.models import EventPartition, ReferralClient, WaitingEvent
 from partnerhub.referrals.selectors import standing as selectors
@@ -88,6 +91,9 @@ def test_a_late_earlier_registration_moves_the_client_to_its_partner(program):
         "PONE11"
     }
     assert_live_equals_replay(program, NOW)
+    out = io.StringIO()
+    call_command("referrals", "verify", stdout=out)  # exits 1 on any difference
+    assert "equals the replay" in out.getvalue()
 
 
 def test_a_late_later_registration_leaves_the_client_where_it_is(program):
@@ -187,4 +193,22 @@ def test_an_activity_before_the_registration_in_the_same_batch_joins_the_client(
     )
     assert (result.accepted, result.waiting) == (4, 0)
     assert selectors.standing_of(program=program, code="PONE11").active_clients == 1
+    assert_live_equals_replay(program, NOW)
+
+
+def test_the_worker_releases_what_a_parallel_batch_could_not_see(program, monkeypatch):
+    # given X's payment waiting, and X's registration stored by a batch that ran in parallel
+    # (its transaction did not see the waiting payment: nothing released)
+    post(program, dated(partner("p1", "PONE11"), 1, 5))
+    post(program, dated(payment("xp", "x.ru", 0, "tariff.company", 12, "10000.00"), 2, 20))
+    with monkeypatch.context() as patch:
+        patch.setattr(live, "waiting_release", lambda **kwargs: live.Released())
+        post(program, dated(client("x1", "x.ru", "PONE11", 0), 2, 10))
+    assert WaitingEvent.objects.filter(program=program).count() == 1
+    # when the worker runs
+    with transaction.atomic():
+        live.pending_apply(program=program)
+    # then the payment has joined P1 (120 points)
+    assert not WaitingEvent.objects.filter(program=program).exists()
+    assert selectors.standing_of(program=program, code="PONE11").points_total == 120
     assert_live_equals_replay(program, NOW)
