@@ -13,23 +13,40 @@ temporary directory and the SQLite Huey queue; PostgreSQL uses the database
 ``ph_bench_referrals`` (created and dropped here; skipped with a message when unreachable) and
 the Redis queue ``--redis-url`` (database 14, emptied first).
 
-One client posts the batches sequentially (``http.client``, keep-alive when the server keeps
-the connection), each a JSON array with ``Authorization: Bearer <token>`` and its own
-``Idempotency-Key``, and records each batch's latency. Events per second = accepted events /
-total posting time. Freshness: the partner of the last payment event posted; after the last
-batch returns, ``GET /api/v1/referrals/partners/<code>/standing`` every 20 ms until its
-``points_total``, ``bonus_accrued`` and ``clients`` equal what the engine computes from all the
-events (``partnerhub.referrals.engine.run``, as of now, computed before posting). On PostgreSQL
-the requests store the events and the worker applies them (``REFERRAL_APPLY_IN_WORKER``), so
-freshness includes the worker's lag; the run counts the batches that found the backlog over
-its limit for too long and applied it in the request. ``--verify`` then runs ``partnerhub
-referrals verify`` (every partner's live standing against the replay of all stored events).
+One client posts the batches sequentially (``http.client``, keep-alive when the server keeps the
+connection; ``--senders N``: N clients at once, each taking the next batch), each a JSON array with
+``Authorization: Bearer <token>`` and its own ``Idempotency-Key``, and records each batch's latency.
+Events per second = accepted events / total posting time. Freshness: the partner of the last payment
+event posted; after the last batch returns, ``GET /api/v1/referrals/partners/<code>/standing`` every
+20 ms until its ``points_total``, ``bonus_accrued`` and ``clients`` equal what the engine computes
+from all the events (``partnerhub.referrals.engine.run``, as of now, computed before posting). On
+PostgreSQL the requests store the events and the worker applies them (``REFERRAL_APPLY_IN_WORKER``),
+so freshness includes the worker's lag; the run counts the batches that found the backlog over its
+limit for too long and applied it in the request. ``--verify`` then runs ``partnerhub referrals
+verify`` (every partner's live standing against the replay of all stored events).
+
+Issue 15: each database is measured in two arrival orders (``--orders``) and with one or more
+numbers of server processes (``--workers 1,4``), each run on an empty database:
+
+- ``in-order``: the file's arrival order above (time order, 2 % of the events late);
+- ``shuffled``: the same events shuffled across batches as a product's retrying, parallel
+  pipeline sends them: every event moves by a random distance of up to ``--shuffle-window``
+  positions (5,000 by default: five batches), so a payment often overtakes the registration of
+  its client, and a refund its payment.
+
+At the end of each run every partner's standing (``GET .../standing?as_of=T``, T fixed before
+posting) must equal the replay of all the events (the engine on the whole history): the run
+FAILS otherwise (exit 1, whatever ``--check`` says), and prints how many partners differ.
+Freshness compares the last payment's partner with the engine on what the intake kept (all the
+events when it refused none). The summary compares each shuffled run with the in-order run of
+the same processes (the target: events/s and freshness within 20 %).
 
 The server is stopped with SIGINT to its process group, and the PostgreSQL database dropped, also
-when something fails. Exit status: 0 when measured (``--check``: 1 when a target is missed), 1
-when a step fails.
+when something fails. Exit status: 0 when measured and every standing equals the replay
+(``--check``: 1 also when a target is missed), 1 when a step fails or a standing differs.
 
     python bench/referrals_intake.py [--events 300000] [--batch 1000] [--only sqlite]
+                                     [--workers 1,4] [--senders 1] [--orders in-order,shuffled]
                                      [--pg-url postgres://...] [--redis-url redis://...] [--verify]
 """
 
@@ -48,8 +65,10 @@ import datetime as dt  # noqa: E402
 import importlib.util  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
+import random  # noqa: E402
 import secrets  # noqa: E402
 import tempfile  # noqa: E402
+import threading  # noqa: E402
 import time  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from decimal import Decimal  # noqa: E402
@@ -65,6 +84,9 @@ STANDING_PATH = "/api/v1/referrals/partners/{code}/standing"
 READY_PATH = "/api/v1/organisation/"
 TARGET_RATE = 5_000  # events/s, on PostgreSQL
 TARGET_FRESHNESS = 1.0  # seconds
+TARGET_SHUFFLED = 0.20  # shuffled within 20 % of in order (events/s and freshness)
+SETTLE_SECONDS = 30.0  # after freshness, how long the other partners may take to equal
+ORDERS = ("in-order", "shuffled")
 POLL_SECONDS = 0.02
 FRESHNESS_TIMEOUT = 120.0
 COMPARED = ("points_total", "bonus_accrued", "clients")
@@ -84,7 +106,28 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--days", type=int, default=730)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--batch", type=int, default=1_000, help="events a request")
-    parser.add_argument("--workers", type=int, default=1, help="gunicorn workers")
+    parser.add_argument(
+        "--senders",
+        type=int,
+        default=1,
+        help="HTTP clients posting at once (each takes the next batch; default 1: in order)",
+    )
+    parser.add_argument(
+        "--workers",
+        default="1",
+        help="gunicorn workers: a number, or several separated by commas (one run each)",
+    )
+    parser.add_argument(
+        "--orders",
+        default=",".join(ORDERS),
+        help="arrival orders to measure, separated by commas: in-order, shuffled",
+    )
+    parser.add_argument(
+        "--shuffle-window",
+        type=int,
+        default=5_000,
+        help="shuffled: how many positions an event may move (default: five batches)",
+    )
     parser.add_argument(
         "--pg-url",
         default="postgres://postgres@127.0.0.1:5432/postgres",
@@ -102,7 +145,17 @@ def parse_args() -> argparse.Namespace:
         help="then run `partnerhub referrals verify` (every partner: live equals replay)",
     )
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
-    return parser.parse_args()
+    args = parser.parse_args()
+    try:
+        args.workers = [int(n) for n in str(args.workers).split(",") if n.strip()]
+    except ValueError:
+        parser.error("--workers: numbers separated by commas")
+    args.orders = [name.strip() for name in args.orders.split(",") if name.strip()]
+    if not args.workers or min(args.workers) < 1:
+        parser.error("--workers: at least one process")
+    if not args.orders or set(args.orders) - set(ORDERS):
+        parser.error(f"--orders: some of {', '.join(ORDERS)}")
+    return args
 
 
 # --- the events and what the engine says about them -------------------------------------------
@@ -129,14 +182,44 @@ stop_server = _serve.stop_server
 
 
 @dataclass
-class Workload:
-    """The batches to post (already serialised) and the expected standing of one partner."""
+class Order:
+    """The batches of one arrival order (already serialised) and what the engine says of the
+    events an intake that refuses events naming what has not arrived yet would keep in that
+    order (``kept``; the freshness target when the server refuses some)."""
 
-    events: int
+    name: str
     bodies: list[bytes]
     partner: str
-    expected: dict[str, Any]
+    kept: int
+    expected_kept: dict[str, Any]
+
+
+@dataclass
+class Workload:
+    """The arrival orders to post and the replay of all the events as of ``as_of``."""
+
+    events: int
+    orders: dict[str, Order]
+    as_of: dt.datetime
+    replay: dict[str, dict[str, Any]]
     summary: str
+
+    def expected_all(self, partner: str) -> dict[str, Any]:
+        entry = self.replay[partner]
+        return {name: entry[name] for name in COMPARED}
+
+
+@dataclass
+class Outcome:
+    """What one run measured."""
+
+    database: str
+    workers: int
+    order: str
+    rate: float
+    freshness: float | None
+    differing: int
+    met: bool
 
 
 def accepted_by_intake(arriving: list[dict[str, Any]], batch: int) -> list[dict[str, Any]]:
@@ -160,8 +243,17 @@ def accepted_by_intake(arriving: list[dict[str, Any]], batch: int) -> list[dict[
     return kept
 
 
+def shuffled(events: list[dict[str, Any]], window: int, seed: int) -> list[dict[str, Any]]:
+    """The events, each moved by a random distance of up to ``window`` positions (the order of
+    a retrying, parallel pipeline: payments overtake registrations, refunds payments)."""
+    rng = random.Random(seed * 7_919 + window)
+    keys = [position + rng.uniform(0, window) for position in range(len(events))]
+    order = sorted(range(len(events)), key=keys.__getitem__)
+    return [events[position] for position in order]
+
+
 def prepare(args: argparse.Namespace) -> Workload:
-    generator = load_sibling("_referral_events")
+    generator = load_generator()
     partners, clients = generator.sizes_for(args.events)
     partners, clients = args.partners or partners, args.clients or clients
     events = generator.generate(
@@ -173,25 +265,39 @@ def prepare(args: argparse.Namespace) -> Workload:
         seed=args.seed,
     )
     arriving = generator.arrival_order(events, seed=args.seed)
-    bodies = [
-        json.dumps(arriving[first : first + args.batch], ensure_ascii=False).encode()
-        for first in range(0, len(arriving), args.batch)
-    ]
-    partner = last_paid_partner(arriving)
-    now = dt.datetime.now(dt.UTC)
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     end = dt.datetime.fromisoformat(START) + dt.timedelta(days=args.days)
     if end > now:
         print(f"note: the events run until {end:%Y-%m-%d}, after now; freshness compares as of now")
     from partnerhub.referrals.engine import run
+    from partnerhub.referrals.engine.replay import standing_entry
 
-    accepted = accepted_by_intake(arriving, args.batch)
-    standing = run(accepted, as_of=now, history=False).partners[partner].standing
-    expected = {name: getattr(standing, name) for name in COMPARED}
+    replay = run(events, as_of=now, history=False)
+    everyone = {code: standing_entry(p.standing) for code, p in replay.partners.items()}
+    orders: dict[str, Order] = {}
+    for name in args.orders:
+        sent = (
+            arriving if name == "in-order" else shuffled(arriving, args.shuffle_window, args.seed)
+        )
+        bodies = [
+            json.dumps(sent[first : first + args.batch], ensure_ascii=False).encode()
+            for first in range(0, len(sent), args.batch)
+        ]
+        partner = last_paid_partner(sent)
+        kept = accepted_by_intake(sent, args.batch)
+        standing = run(kept, as_of=now, history=False).partners[partner].standing
+        expected = {field_: getattr(standing, field_) for field_ in COMPARED}
+        orders[name] = Order(name, bodies, partner, len(kept), expected)
+    batches = len(next(iter(orders.values())).bodies)
     summary = (
         f"{args.events:,} events ({partners:,} partners, {clients:,} clients, {args.days} days, "
-        f"seed {args.seed}) in {len(bodies):,} batches of {args.batch:,}"
+        f"seed {args.seed}) in {batches:,} batches of {args.batch:,}"
     )
-    return Workload(args.events, bodies, partner, expected, summary)
+    return Workload(args.events, orders, now, everyone, summary)
+
+
+def load_generator() -> ModuleType:
+    return load_sibling("_referral_events")
 
 
 def last_paid_partner(arriving: list[dict[str, Any]]) -> str:
@@ -211,39 +317,72 @@ def last_paid_partner(arriving: list[dict[str, Any]]) -> str:
 # --- one database ---------------------------------------------------------------------------
 
 
-def post_batches(server: Server, work: Workload, run_id: str) -> dict[str, Any]:
+def post_batches(server: Server, order: Order, run_id: str, senders: int = 1) -> dict[str, Any]:
+    """Post the batches in order from ``senders`` threads (each with its own kept-alive
+    connection, taking the next batch when it is free: with several, neighbouring batches
+    overtake each other)."""
     latencies: list[float] = []
-    accepted = duplicates = 0
+    totals = {"accepted": 0, "duplicates": 0, "waiting": 0}
     rejected: dict[str, int] = {}
-    kept_alive = True
+    kept_alive = [True]
+    failures: list[str] = []
+    numbers = iter(range(len(order.bodies)))
+    lock = threading.Lock()
+
+    def client(connection: Server) -> None:
+        while not failures:
+            with lock:
+                number = next(numbers, None)
+            if number is None:
+                return
+            headers = {
+                "Content-Type": "application/json",
+                "Idempotency-Key": f"bench-{run_id}-{number}",
+            }
+            sent = time.perf_counter()
+            try:
+                status, answer, response = connection.request(
+                    "POST", EVENTS_PATH, order.bodies[number], headers
+                )
+            except OSError as exc:
+                status, answer, response = 0, repr(exc).encode(), None
+            took = time.perf_counter() - sent
+            with lock:
+                latencies.append(took)
+                if status != 200 or response is None:
+                    failures.append(
+                        f"batch {number + 1} of {len(order.bodies)}: POST {EVENTS_PATH} "
+                        f"answered {status}: {answer[:500]!r}"
+                    )
+                    return
+                kept_alive[0] = kept_alive[0] and not response.will_close
+                document = json.loads(answer)
+                for key in totals:
+                    totals[key] += document.get(key, 0)
+                for item in document["rejected"]:
+                    reason = item.get("reason", "?")
+                    rejected[reason] = rejected.get(reason, 0) + 1
+
+    connections = [server] + [
+        Server(server.process, server.port, server.log, server.token) for _ in range(senders - 1)
+    ]
     started = time.perf_counter()
-    for number, body in enumerate(work.bodies):
-        headers = {
-            "Content-Type": "application/json",
-            "Idempotency-Key": f"bench-{run_id}-{number}",
-        }
-        sent = time.perf_counter()
-        status, answer, response = server.request("POST", EVENTS_PATH, body, headers)
-        latencies.append(time.perf_counter() - sent)
-        kept_alive = kept_alive and not response.will_close
-        if status != 200:
-            raise StepFailed(
-                f"batch {number + 1} of {len(work.bodies)}: POST {EVENTS_PATH} answered "
-                f"{status}: {answer[:500]!r}"
-            )
-        document = json.loads(answer)
-        accepted += document["accepted"]
-        duplicates += document["duplicates"]
-        for item in document["rejected"]:
-            rejected[item.get("reason", "?")] = rejected.get(item.get("reason", "?"), 0) + 1
+    threads = [threading.Thread(target=client, args=(c,)) for c in connections]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
     seconds = time.perf_counter() - started
+    for extra in connections[1:]:
+        extra.connection.close()
+    if failures:
+        raise StepFailed(failures[0])
     return {
         "seconds": seconds,
-        "accepted": accepted,
-        "duplicates": duplicates,
+        **totals,
         "rejected": rejected,
         "latencies": sorted(latencies),
-        "kept_alive": kept_alive,
+        "kept_alive": kept_alive[0],
     }
 
 
@@ -251,29 +390,62 @@ def same(live: dict[str, Any], expected: dict[str, Any]) -> bool:
     return all(Decimal(str(live.get(name))) == Decimal(str(expected[name])) for name in COMPARED)
 
 
-def wait_fresh(server: Server, work: Workload) -> tuple[float | None, int, dict[str, Any]]:
-    """Seconds until the live standing equals the engine's (None: not within the timeout)."""
-    path = STANDING_PATH.format(code=work.partner)
+def standing(server: Server, code: str, as_of: dt.datetime | None = None) -> dict[str, Any]:
+    path = STANDING_PATH.format(code=code)
+    if as_of is not None:
+        path += "?as_of=" + as_of.isoformat().replace("+", "%2B")
+    status, answer, _ = server.request("GET", path)
+    if status == 404:  # the worker has not applied the partner's registration yet
+        return {}
+    if status != 200:
+        raise StepFailed(f"GET {path} answered {status}: {answer[:300]!r}")
+    return json.loads(answer)
+
+
+def wait_fresh(
+    server: Server, partner: str, expected: dict[str, Any]
+) -> tuple[float | None, int, dict[str, Any]]:
+    """Seconds until the live standing equals ``expected`` (None: not within the timeout)."""
     started = time.perf_counter()
     polls = 0
     live: dict[str, Any] = {}
     while time.perf_counter() - started < FRESHNESS_TIMEOUT:
         polls += 1
-        status, answer, _ = server.request("GET", path)
-        if status != 200:
-            raise StepFailed(f"GET {path} answered {status}: {answer[:300]!r}")
-        live = json.loads(answer)
-        if same(live, work.expected):
+        live = standing(server, partner)
+        if live and same(live, expected):
             return time.perf_counter() - started, polls, live
         time.sleep(POLL_SECONDS)
     return None, polls, live
 
 
-def bench_database(
-    args: argparse.Namespace, work: Workload, label: str, env: dict[str, str], directory: Path
-) -> bool:
-    """Measure one database; True when its targets are met (SQLite has the freshness one)."""
-    print(f"== referrals intake on {label}: {work.summary}")
+def differing_partners(server: Server, work: Workload) -> list[tuple[str, dict[str, Any]]]:
+    """The partners whose live standing as of ``work.as_of`` is not the replay's, after
+    waiting up to SETTLE_SECONDS for the worker to reach them."""
+    deadline = time.perf_counter() + SETTLE_SECONDS
+    pending = sorted(work.replay)
+    while True:
+        differ = []
+        for code in pending:
+            live = standing(server, code, work.as_of)
+            if live != work.replay[code]:
+                differ.append((code, live))
+        if not differ or time.perf_counter() > deadline:
+            return differ
+        pending = [code for code, _ in differ]
+        time.sleep(1.0)
+
+
+def bench_run(
+    args: argparse.Namespace,
+    work: Workload,
+    order: Order,
+    workers: int,
+    label: str,
+    env: dict[str, str],
+    directory: Path,
+) -> Outcome:
+    """Measure one arrival order with ``workers`` processes on an empty database."""
+    print(f"== referrals intake on {label}, server processes: {workers}, {order.name}")
     manage(env, "migrate", "--noinput")
     manage(env, "demo_load")
     token = (
@@ -293,13 +465,17 @@ def bench_database(
     )
     server = None
     try:
-        server = start_server(env, directory, token, args.workers, ready_path=READY_PATH)
+        server = start_server(env, directory, token, workers, ready_path=READY_PATH)
         print(
             f"server:     partnerhub serve on 127.0.0.1:{server.port} "
-            f"({args.workers} gunicorn workers + Huey)"
+            f"({workers} gunicorn workers + Huey), {args.senders} sending HTTP clients"
         )
-        posted = post_batches(server, work, secrets.token_hex(4))
-        fresh, polls, live = wait_fresh(server, work)
+        posted = post_batches(server, order, secrets.token_hex(4), args.senders)
+        refused = sum(posted["rejected"].values())
+        # an intake that refuses what it cannot place yet (before issue 15) keeps fewer events
+        target = work.expected_all(order.partner) if not refused else order.expected_kept
+        fresh, polls, live = wait_fresh(server, order.partner, target)
+        differ = differing_partners(server, work)
     except StepFailed as exc:
         if server is not None:
             raise StepFailed(f"{exc}\n  server log:\n{server.log_tail()}") from exc
@@ -312,8 +488,9 @@ def bench_database(
     rejected = posted["rejected"]
     reasons = "; ".join(f"{n:,} x {reason}" for reason, n in rejected.items())
     print(
-        f"posted:     {posted['accepted']:,} accepted, {posted['duplicates']:,} duplicates, "
-        f"{sum(rejected.values()):,} rejected{f' ({reasons})' if reasons else ''} "
+        f"posted:     {posted['accepted']:,} accepted ({posted['waiting']:,} waiting), "
+        f"{posted['duplicates']:,} duplicates, "
+        f"{refused:,} rejected{f' ({reasons})' if reasons else ''} "
         f"in {posted['seconds']:.1f} s"
     )
     print(
@@ -325,10 +502,10 @@ def bench_database(
     if label.startswith("postgresql"):
         verdict = "PASS" if rate >= TARGET_RATE else "FAIL"
         met = verdict == "PASS"
-        target = f"(target >= {TARGET_RATE:,}): {verdict}"
+        goal = f"(target >= {TARGET_RATE:,}): {verdict}"
     else:
-        target = "(no target on SQLite)"
-    print(f"rate:       {rate:,.0f} events/s {target}")
+        goal = "(no target on SQLite)"
+    print(f"rate:       {rate:,.0f} events/s {goal}")
     applied_by = env.get("REFERRAL_APPLY_IN_WORKER") or ("1" if "postgres" in label else "0")
     if applied_by == "1":
         print(
@@ -339,15 +516,31 @@ def bench_database(
         met = False
         shown = {name: live.get(name) for name in COMPARED}
         print(
-            f"freshness:  {work.partner} not equal to the engine's after {FRESHNESS_TIMEOUT:.0f} s "
-            f"({polls} polls): live {shown}, engine {work.expected}: FAIL"
+            f"freshness:  {order.partner} not equal to the engine's after "
+            f"{FRESHNESS_TIMEOUT:.0f} s ({polls} polls): live {shown}, engine {target}: FAIL"
         )
     else:
         verdict = "PASS" if fresh <= TARGET_FRESHNESS else "FAIL"
         met = met and verdict == "PASS"
         print(
-            f"freshness:  {work.partner} equal to the engine's {fresh:.2f} s after the last batch "
-            f"({polls} polls; target <= {TARGET_FRESHNESS:g} s): {verdict}"
+            f"freshness:  {order.partner} equal to the engine's {fresh:.2f} s after the last "
+            f"batch ({polls} polls; target <= {TARGET_FRESHNESS:g} s): {verdict}"
+        )
+    if differ:
+        code, live_entry = differ[0]
+        changed = {
+            name: (live_entry.get(name), value)
+            for name, value in work.replay[code].items()
+            if live_entry.get(name) != value
+        }
+        print(
+            f"standings:  {len(differ):,} of {len(work.replay):,} partners differ from the replay "
+            f"as of {work.as_of.isoformat()}: FAIL (first: {code} (live, replay) {changed})"
+        )
+    else:
+        print(
+            f"standings:  all {len(work.replay):,} partners equal the replay as of "
+            f"{work.as_of.isoformat()}: PASS"
         )
     if args.verify:
         started = time.perf_counter()
@@ -357,7 +550,7 @@ def bench_database(
             met = False
             answer = f"FAIL: {exc}"
         print(f"verify:     {answer} ({time.perf_counter() - started:.0f} s)")
-    return met
+    return Outcome(label.split()[0], workers, order.name, rate, fresh, len(differ), met)
 
 
 def base_env(directory: Path) -> dict[str, str]:
@@ -371,14 +564,22 @@ def base_env(directory: Path) -> dict[str, str]:
     return env
 
 
-def bench_sqlite(args: argparse.Namespace, work: Workload) -> bool:
-    with tempfile.TemporaryDirectory(prefix="ph-bench-intake-") as name:
-        directory = Path(name)
-        env = {**base_env(directory), "DATABASE_URL": f"sqlite:///{directory}/bench.sqlite3"}
-        return bench_database(args, work, "sqlite (WAL, SQLite Huey)", env, directory)
+def bench_sqlite(args: argparse.Namespace, work: Workload) -> list[Outcome]:
+    outcomes = []
+    for workers in args.workers:
+        for order in work.orders.values():
+            with tempfile.TemporaryDirectory(prefix="ph-bench-intake-") as name:
+                directory = Path(name)
+                env = {
+                    **base_env(directory),
+                    "DATABASE_URL": f"sqlite:///{directory}/bench.sqlite3",
+                }
+                label = "sqlite (WAL, SQLite Huey)"
+                outcomes.append(bench_run(args, work, order, workers, label, env, directory))
+    return outcomes
 
 
-def bench_postgresql(args: argparse.Namespace, work: Workload) -> bool:
+def bench_postgresql(args: argparse.Namespace, work: Workload) -> list[Outcome]:
     import psycopg
 
     try:
@@ -386,48 +587,95 @@ def bench_postgresql(args: argparse.Namespace, work: Workload) -> bool:
     except psycopg.OperationalError as exc:
         reason = str(exc).strip().splitlines()[0]
         print(f"== referrals intake on postgresql: skipped, PostgreSQL is unreachable ({reason})")
+        return []
+    outcomes = []
+    with admin:
+        for workers in args.workers:
+            for order in work.orders.values():
+                queue = empty_redis(args.redis_url)
+                with tempfile.TemporaryDirectory(prefix="ph-bench-intake-") as name:
+                    directory = Path(name)
+                    admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+                    admin.execute(f"CREATE DATABASE {BENCH_DB}")
+                    try:
+                        url = psycopg.conninfo.conninfo_to_dict(args.pg_url)
+                        user, host = url.get("user", ""), url.get("host", "")
+                        port = url.get("port", 5432)
+                        password = f":{url['password']}" if url.get("password") else ""
+                        env = {
+                            **base_env(directory),
+                            "DATABASE_URL": f"postgres://{user}{password}@{host}:{port}/{BENCH_DB}",
+                        }
+                        if queue:
+                            env["REDIS_URL"] = args.redis_url
+                        label = f"postgresql ({'Redis' if queue else 'SQLite'} Huey)"
+                        outcomes.append(
+                            bench_run(args, work, order, workers, label, env, directory)
+                        )
+                    finally:
+                        admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+    return outcomes
+
+
+def summarise(outcomes: list[Outcome]) -> bool:
+    """Print one line a run and each shuffled run against the in-order one of the same
+    database and processes; True when every shuffled run is within TARGET_SHUFFLED."""
+    if not outcomes:
         return True
-    queue = empty_redis(args.redis_url)
-    with admin, tempfile.TemporaryDirectory(prefix="ph-bench-intake-") as name:
-        directory = Path(name)
-        admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {BENCH_DB}")
-        try:
-            url = psycopg.conninfo.conninfo_to_dict(args.pg_url)
-            user, host, port = url.get("user", ""), url.get("host", ""), url.get("port", 5432)
-            password = f":{url['password']}" if url.get("password") else ""
-            env = {
-                **base_env(directory),
-                "DATABASE_URL": f"postgres://{user}{password}@{host}:{port}/{BENCH_DB}",
-            }
-            if queue:
-                env["REDIS_URL"] = args.redis_url
-            label = f"postgresql ({'Redis' if queue else 'SQLite'} Huey)"
-            return bench_database(args, work, label, env, directory)
-        finally:
-            admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+    print("== summary (events/s, freshness of the last payment's partner, standings vs replay)")
+    for o in outcomes:
+        fresh = f"{o.freshness:.2f} s" if o.freshness is not None else "not reached"
+        standings = "equal" if not o.differing else f"{o.differing:,} partners differ"
+        print(
+            f"{o.database:<11} {o.workers} proc. {o.order:<9} {o.rate:>8,.0f} events/s, "
+            f"fresh {fresh:>11}, standings {standings}"
+        )
+    within = True
+    base = {(o.database, o.workers): o for o in outcomes if o.order == "in-order"}
+    for o in outcomes:
+        ref = base.get((o.database, o.workers))
+        if o.order != "shuffled" or ref is None:
+            continue
+        slower = 1 - o.rate / ref.rate
+        if o.freshness is None or ref.freshness is None:
+            staler = float("inf")
+        else:
+            staler = o.freshness / max(ref.freshness, POLL_SECONDS) - 1
+        ok = slower <= TARGET_SHUFFLED and staler <= TARGET_SHUFFLED
+        within = within and ok
+        print(
+            f"{o.database:<11} {o.workers} proc. shuffled vs in order: rate {-slower:+.0%}, "
+            f"freshness {staler:+.0%} (target within {TARGET_SHUFFLED:.0%}): "
+            f"{'PASS' if ok else 'FAIL'}"
+        )
+    return within
 
 
 def main() -> int:
     args = parse_args()
     started = time.perf_counter()
     work = prepare(args)
+    size = sum(len(body) for body in next(iter(work.orders.values())).bodies) / 1e6
     print(
-        f"prepared:   {work.summary}, {sum(map(len, work.bodies)) / 1e6:.1f} MB of JSON; engine "
-        f"standing of {work.partner} as of now in {time.perf_counter() - started:.1f} s"
+        f"prepared:   {work.summary}, {size:.1f} MB of JSON; the replay of every partner as of "
+        f"{work.as_of.isoformat()} and the engine on what the intake keeps in "
+        f"{time.perf_counter() - started:.1f} s"
     )
     status = 0
+    outcomes: list[Outcome] = []
     for name, bench in (("sqlite", bench_sqlite), ("postgresql", bench_postgresql)):
         if args.only not in (None, name):
             continue
         try:
-            met = bench(args, work)
+            outcomes += bench(args, work)
         except StepFailed as exc:
             print(f"FAILED: {exc}")
             status = 1
-            continue
-        if args.check and not met:
-            status = 1
+    within = summarise(outcomes)
+    if any(o.differing for o in outcomes):
+        status = 1
+    if args.check and (not within or not all(o.met for o in outcomes)):
+        status = 1
     return status
 
 

@@ -325,6 +325,12 @@ URL_TABLE: dict[str, Entry] = {
     "backoffice:referral_events_import": Entry(
         expect={"POST": vendor_only(("program_manager", "administrator"), BAD_REQUEST)},
     ),
+    # Waiting events: all staff read the list; the writers drop (nothing chosen: a message and
+    # a redirect back to the list).
+    "backoffice:referral_waiting": Entry(expect={"GET": vendor_only()}),
+    "backoffice:referral_waiting_drop": Entry(
+        expect={"POST": vendor_only(("program_manager", "administrator"), FOUND)},
+    ),
     "backoffice:referral_verify": Entry(
         expect={"POST": vendor_only(("program_manager", "administrator"), FOUND)},
     ),

@@ -365,7 +365,12 @@ def test_kill_9_of_the_server_mid_batch_then_the_same_key_stores_the_batch_once(
     servers.start()
     answer, _waits = retry_until_answered(servers, path, timeout=LEASE_SECONDS + 60, body=body)
     assert answer.status == 200, answer.body
-    assert answer.json() == {"accepted": BATCH_CLIENTS + 1, "duplicates": 0, "rejected": []}
+    assert answer.json() == {
+        "accepted": BATCH_CLIENTS + 1,
+        "waiting": 0,
+        "duplicates": 0,
+        "rejected": [],
+    }
     assert StoredEvent.objects.count() == BATCH_CLIENTS + 1
     assert IdempotencyKey.objects.get(key=KEY).state == IdempotencyState.COMPLETED
     # and one more retry gets the original response again.

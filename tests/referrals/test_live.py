@@ -131,23 +131,21 @@ def test_each_bad_event_is_rejected_alone_and_the_rest_is_stored(program):
         partner("p1", "AB12CD"),
         {"id": "bad1", "type": "client.vanished", "at": at(1)},
         {"id": "bad2", "type": "payment", "at": "2025-01-11T10:00:00", "client": "x"},
-        payment("bad3", "ghost.bitrix24.ru", 2),
+        payment("wait3", "ghost.bitrix24.ru", 2),
         {**payment("bad4", "x.bitrix24.ru", 2), "amount": "-5.00"},
         {**payment("bad5", "x.bitrix24.ru", 2), "amount": "12,50"},
-        refund("bad6", "nope", 3),
+        refund("wait6", "nope", 3),
         client("c1", "x.bitrix24.ru", "AB12CD", 1),
     ]
     result = intake.events_ingest(program=program, objs=events, received_at=NOW)
     reasons = {r["id"]: r["reason"] for r in result.rejected}
-    assert result.accepted == 2
+    assert (result.accepted, result.waiting) == (4, 2)  # naming what is not here yet: waiting
     assert reasons["bad1"].startswith("unknown type")
     assert "offset" in reasons["bad2"]
-    assert "unknown client" in reasons["bad3"]
     assert "negative" in reasons["bad4"]
     assert "decimal" in reasons["bad5"]
-    assert "unknown payment" in reasons["bad6"]
-    assert [r["index"] for r in result.rejected] == [1, 2, 3, 4, 5, 6]
-    assert EventRejection.objects.filter(stage="intake").count() == 6
+    assert [r["index"] for r in result.rejected] == [1, 2, 4, 5]
+    assert EventRejection.objects.filter(stage="intake").count() == 4
 
 
 def test_a_timestamp_in_the_future_is_rejected(program):

@@ -101,7 +101,7 @@ def test_the_api_leaves_the_batch_to_the_task_queued_on_commit(
     # when a batch is posted
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = api.post("/api/v1/referrals/events", events, content_type="application/json")
-    assert response.json() == {"accepted": 3, "duplicates": 0, "rejected": []}
+    assert response.json() == {"accepted": 3, "waiting": 0, "duplicates": 0, "rejected": []}
     # then it waits, and the task queued on commit applies it
     assert waiting(program) == 3
     assert len(callbacks) == 1

@@ -2,8 +2,8 @@
 
 `partnerhub referrals replay FILE.jsonl --as-of TIMESTAMP`: partners sorted by code, money as
 two-decimal strings, timestamps in the offset of the partner's registration event, `rejected`
-with 1-based line numbers; exit 0 even with rejected lines, 2 when the file cannot be read or
-the as-of time is bad.
+with 1-based line numbers, `duplicates` apart (a repeated event id is not a bad line); exit 0
+even with rejected lines, 2 when the file cannot be read or the as-of time is bad.
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def test_replay_prints_the_standing_of_every_partner_sorted_by_code(tmp_path):
     # then one JSON document: the as-of time, the partners registered by then, the bad lines
     assert code == 0
     doc = json.loads(out)
-    assert set(doc) == {"as_of", "partners", "rejected"}
+    assert set(doc) == {"as_of", "partners", "rejected", "duplicates"}
     assert doc["as_of"] == AS_OF
     assert doc["partners"] == EXPECTED_PARTNERS
     assert all(set(p) == PARTNER_KEYS for p in doc["partners"])
@@ -125,6 +125,51 @@ def test_rejected_lines_carry_1_based_line_numbers_ids_and_reasons(tmp_path):
     assert all(set(r) == {"line", "id", "reason"} for r in rejected)
     assert "unknown client" in rejected[0]["reason"]
     assert rejected[1]["reason"]
+
+
+def test_a_repeated_event_id_is_listed_under_duplicates_not_rejected(tmp_path):
+    # given the file with a payment (line 15) and an activity (line 16) repeating the ids of
+    # lines 10 and 8 (a retried delivery), and a repeat of the rejected payment's id (line 17)
+    repeats = [
+        event("e10", "payment", "2026-04-20T10:00:00+03:00", client="c2.bitrix24.ru",
+              product="tariff.team", months=3, amount="1000.00"),  # 15: same event again
+        event("e8", "client.activity", "2026-04-13T10:00:00+03:00", client="c1.bitrix24.ru",
+              users=9),  # 16: another event under a used id: ignored as well
+        event("e7", "payment", "2026-04-12T10:00:00+03:00", client="nobody.bitrix24.ru",
+              product="tariff.team", months=3, amount="1000.00"),  # 17
+    ]  # fmt: skip
+    path = write(tmp_path, LINES + repeats)
+
+    # when replayed
+    code, out = replay([str(path), "--as-of", AS_OF])
+
+    # then the repeats are listed apart with their line and id, the bad lines alone are
+    # rejected, and the standing is the one without the repeats (20 points, 1,300.00)
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["duplicates"] == [
+        {"line": 15, "id": "e10"},
+        {"line": 16, "id": "e8"},
+        {"line": 17, "id": "e7"},
+    ]
+    assert [(r["line"], r["id"]) for r in doc["rejected"]] == [(7, "e7"), (13, None)]
+    assert doc["partners"] == EXPECTED_PARTNERS
+
+
+def test_a_line_that_cannot_be_read_does_not_claim_its_id(tmp_path):
+    # given a bad payment (no amount) and then a good one under the same id
+    bad = event("p1", "payment", "2026-04-20T10:00:00+03:00", client="c2.bitrix24.ru",
+                product="tariff.team", months=3)  # fmt: skip
+    path = write(tmp_path, [*LINES[:6], bad, LINES[9].replace('"e10"', '"p1"')])
+
+    _, out = replay([str(path), "--as-of", AS_OF])
+
+    # then the first is rejected, the second applied, and neither is a duplicate
+    doc = json.loads(out)
+    assert doc["duplicates"] == []
+    assert [(r["line"], r["id"]) for r in doc["rejected"]] == [(7, "p1")]
+    [ab] = [p for p in doc["partners"] if p["partner"] == "AB12CD"]
+    assert (ab["level"], ab["points_total"]) == (1, 15)
 
 
 def test_blank_lines_are_skipped_not_rejected(tmp_path):
@@ -174,7 +219,7 @@ def test_an_empty_file_gives_an_empty_document(tmp_path):
     code, out = replay([str(path), "--as-of", AS_OF])
 
     assert code == 0
-    assert json.loads(out) == {"as_of": AS_OF, "partners": [], "rejected": []}
+    assert json.loads(out) == {"as_of": AS_OF, "partners": [], "rejected": [], "duplicates": []}
 
 
 def test_a_dash_reads_standard_input(tmp_path):

@@ -1,6 +1,8 @@
 """Back office pages of the referral program: partners by level, a partner's standing and
 history with the manual adjustment, unattributed clients, the event log with rejected events and
-the JSONL import, verify and recompute, the CSV export.
+the JSONL import, the events waiting for a client, payment or promo code not seen yet (oldest
+first, stale after ``REFERRAL_WAITING_STALE_DAYS``; the writers drop them: issue 15), verify
+and recompute, the CSV export.
 
 Issue 5, item 8; spec referrals.md. Every member of the vendor's staff reads; the program manager
 and the administrator write (adjustments, imports, verify, recompute). Thin views: reads through
@@ -44,7 +46,9 @@ from partnerhub.referrals.engine.results import BonusEntry, Grant, LevelChange, 
 from partnerhub.referrals.models import ReferralPartner
 from partnerhub.referrals.models.events import EventSource, PartnerState, RejectionStage
 from partnerhub.referrals.selectors import standing as st
+from partnerhub.referrals.selectors import waiting as waiting_selectors
 from partnerhub.referrals.services import intake, live
+from partnerhub.referrals.services.waiting import waiting_event_drop
 
 READERS = vendor()
 WRITERS = vendor("program_manager", "administrator")
@@ -462,12 +466,13 @@ def import_jsonl(*, program: Program, data: bytes) -> dict[str, Any]:
     """Send a JSONL file through the intake in chunks; the totals and every refused line."""
     objs, lines, rejected = read_jsonl(data)
     total = len(objs) + len(rejected)
-    accepted = duplicates = 0
+    accepted = duplicates = waiting = 0
     for start in range(0, len(objs), IMPORT_CHUNK):
         result = intake.events_ingest(
             program=program, objs=objs[start : start + IMPORT_CHUNK], source=EventSource.FILE
         )
         accepted += result.accepted
+        waiting += result.waiting
         duplicates += result.duplicates
         rejected.extend(
             {"line": lines[start + r["index"]], "id": r["id"], "reason": r["reason"]}
@@ -477,6 +482,7 @@ def import_jsonl(*, program: Program, data: bytes) -> dict[str, Any]:
     return {
         "lines": total,
         "accepted": accepted,
+        "waiting": waiting,
         "duplicates": duplicates,
         "rejected_count": len(rejected),
         "rejected": rejected[:REJECTED_SHOWN],
@@ -499,6 +505,48 @@ def events_import(request: HttpRequest) -> HttpResponse:
         % {"a": result["accepted"], "d": result["duplicates"], "r": result["rejected_count"]},
     )
     return _events_page(request, program, ImportForm(), result=result)
+
+
+# --- events waiting for what they name --------------------------------------------------------
+
+
+@access(READERS)
+@require_GET
+def waiting(request: HttpRequest) -> HttpResponse:
+    """Events waiting for a client, payment or promo code not seen yet, oldest first, with
+    their age; ``?stale=1``: only those waiting longer than the stale period."""
+    program = _program(request)
+    if program is None:
+        return _no_program(request, "backoffice/referrals/waiting.html")
+    moment = clock.now()
+    stale_only = request.GET.get("stale") == "1"
+    rows = waiting_selectors.waiting_events(program=program, stale_only=stale_only, moment=moment)
+    page = paginate(request, rows, PER_PAGE)
+    context = {
+        "program": program,
+        "page": page,
+        "rows": waiting_selectors.waiting_rows(list(page), moment=moment),
+        "stale_only": stale_only,
+        "stale_days": waiting_selectors.stale_after().days,
+        "can_drop": allowed(WRITERS, request.user),
+    }
+    return render(request, "backoffice/referrals/waiting.html", context)
+
+
+@access(WRITERS)
+@require_POST
+def waiting_drop(request: HttpRequest) -> HttpResponse:
+    """Drop the chosen waiting events: they stay stored and never count."""
+    program = _program_or_404(request)
+    try:
+        count = waiting_event_drop(
+            program=program, event_ids=request.POST.getlist("events"), actor=request.user
+        )
+    except ApplicationError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Снято с ожидания событий: %(n)d.") % {"n": count})
+    return redirect("backoffice:referral_waiting")
 
 
 # --- verify and recompute -------------------------------------------------------------------

@@ -49,6 +49,12 @@ urlpatterns = [
         referral_views.events_import,
         name="referral_events_import",
     ),
+    path("referrals/events/waiting/", referral_views.waiting, name="referral_waiting"),
+    path(
+        "referrals/events/waiting/drop/",
+        referral_views.waiting_drop,
+        name="referral_waiting_drop",
+    ),
     path("referrals/verify/", referral_views.verify, name="referral_verify"),
     path("referrals/recompute/", referral_views.recompute, name="referral_recompute"),
     path("referrals/config/", referral_config_views.config_current, name="referral_config"),

@@ -388,6 +388,9 @@ REFERRAL_APPLY_IN_WORKER = env_bool(
 REFERRAL_PENDING_LIMIT = 2_000
 #: ...and after this many seconds (no worker running) applies them itself.
 REFERRAL_PENDING_WAIT_SECONDS = 10.0
+#: An event that names a client, payment or promo code not seen yet waits for it; the back
+#: office lists one still waiting after this many days as stale (issue 15).
+REFERRAL_WAITING_STALE_DAYS = env_int("REFERRAL_WAITING_STALE_DAYS", 30, minimum=1)
 
 # Issue 6: contracts, counterparty documents, closing documents, payouts.
 #: Where partners post the paper application to join (the vendor's address, seed).

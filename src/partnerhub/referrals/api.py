@@ -3,9 +3,11 @@
 Issue "Referral program" parts 3 and 4.
 - ``POST /api/v1/referrals/events`` (vendor token: administrator or program manager): a JSON
   array of events (at most ``REFERRAL_EVENTS_MAX_BATCH``) or JSON Lines
-  (``Content-Type: application/x-ndjson``). 200 ``{"accepted", "duplicates", "rejected"}``;
-  413 for a body over the limits; 400 for malformed JSON, naming the line (JSON Lines) or the
-  position (array).
+  (``Content-Type: application/x-ndjson``). 200
+  ``{"accepted", "waiting", "duplicates", "rejected"}`` (``waiting``: of the accepted, those
+  that name a client, payment or promo code not seen yet and wait for it); 413 for a body
+  over the limits; 400 for malformed JSON, naming the line (JSON Lines) or the position
+  (array).
 - ``GET /api/v1/referrals/partners/{code}/standing?as_of=`` and ``.../history``: vendor staff
   for the partners of their own vendor's programs; a partner for its own code only (any other
   code, another vendor's partner included, is 404).
@@ -146,6 +148,7 @@ IngestSerializer = inline_serializer(
     name="ReferralIngestResult",
     fields={
         "accepted": serializers.IntegerField(),
+        "waiting": serializers.IntegerField(),
         "duplicates": serializers.IntegerField(),
         "rejected": serializers.ListField(child=serializers.DictField()),
     },

@@ -2,11 +2,13 @@
 
 Computes, from the events of the file alone, the standing of every partner as of the given time
 and prints one JSON document: partners sorted by code, money as strings with two decimals,
-``next_review`` in the offset of the partner's registration event, and ``rejected`` with the
-1-based line number, the event id (null when unknown) and the reason of each line that was not
-applied. Blank lines are skipped. ``-`` reads standard input. ``--config FILE.json`` replays
-with a configuration document (``config_to_dict`` format, or a list of them for several
-versions) instead of the spec's defaults.
+``next_review`` in the offset of the partner's registration event, ``rejected`` with the
+1-based line number, the event id (null when unknown) and the reason of each bad line that was
+not applied, and ``duplicates`` with the line number and id of each line whose event id an
+earlier line already carried (ignored, as the intake ignores a repeated event: not a bad line,
+so not a rejection). Blank lines are skipped. ``-`` reads standard input. ``--config
+FILE.json`` replays with a configuration document (``config_to_dict`` format, or a list of them
+for several versions) instead of the spec's defaults.
 
 It reads no database and imports no Django: the ``partnerhub`` console script runs this module
 directly for ``referrals replay`` (see ``partnerhub.manage``), so the program starts in
@@ -65,10 +67,15 @@ def standing_entry(s: Standing) -> dict[str, Any]:
 
 
 def document(
-    result: Result, *, lines: list[int] | None = None, first_line: int = 1
+    result: Result,
+    *,
+    lines: list[int] | None = None,
+    first_line: int = 1,
+    duplicates: list[tuple[int, str]] | None = None,
 ) -> dict[str, Any]:
     """The replay document of ``result``. A rejection's line is ``lines[index]`` when given,
-    else ``index + first_line`` (``run`` indexes from 0; ``replay_stream`` by line number)."""
+    else ``index + first_line`` (``run`` indexes from 0; ``replay_stream`` by line number).
+    ``duplicates`` are (line, id) pairs of the lines ignored for a repeated id."""
     partners = [standing_entry(result.partners[code].standing) for code in sorted(result.partners)]
     rejected = [
         {
@@ -78,7 +85,12 @@ def document(
         }
         for r in result.rejected
     ]
-    return {"as_of": result.as_of.isoformat(), "partners": partners, "rejected": rejected}
+    return {
+        "as_of": result.as_of.isoformat(),
+        "partners": partners,
+        "rejected": rejected,
+        "duplicates": [{"line": line, "id": event_id} for line, event_id in duplicates or ()],
+    }
 
 
 def _configs(path: str | None) -> ConfigSet | None:
@@ -98,6 +110,7 @@ def replay_stream(
     decode_error = orjson.JSONDecodeError
     events: list[Event] = []
     rejected: list[Rejection] = []
+    duplicates: list[tuple[int, str]] = []
     seen: set[str] = set()
     limit = (as_of - EPOCH) // ONE_US
     for number, raw in enumerate(stream, start=1):
@@ -116,7 +129,7 @@ def replay_stream(
             )
             continue
         if event.id in seen:
-            rejected.append(Rejection(number, event.id, "duplicate id (ignored)"))
+            duplicates.append((number, event.id))
             continue
         seen.add(event.id)
         if event.us <= limit:
@@ -125,7 +138,7 @@ def replay_stream(
     engine.apply(in_order(events))
     result = engine.result(as_of, history=False, clients=False)
     result.rejected = sorted([*rejected, *result.rejected], key=lambda r: r.index)
-    return document(result, lines=None, first_line=0)
+    return document(result, lines=None, first_line=0, duplicates=duplicates)
 
 
 def _parser() -> argparse.ArgumentParser:

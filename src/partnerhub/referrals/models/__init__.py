@@ -13,6 +13,8 @@ from partnerhub.referrals.models.events import (
     RejectionStage,
     StateCheckpoint,
     StoredEvent,
+    WaitingEvent,
+    WaitsFor,
 )
 from partnerhub.referrals.models.links import PromoCode, ReferralClick
 from partnerhub.referrals.models.partner import ReferralPartner
@@ -33,4 +35,6 @@ __all__ = [
     "RejectionStage",
     "StateCheckpoint",
     "StoredEvent",
+    "WaitingEvent",
+    "WaitsFor",
 ]

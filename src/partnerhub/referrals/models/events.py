@@ -188,6 +188,50 @@ class PendingEvent(models.Model):
         return f"{self.event_id or 'rebuild'} → {self.partner or '—'}"
 
 
+class WaitsFor(models.TextChoices):
+    """What a waiting event names that has not arrived yet."""
+
+    CLIENT = "client", _("Клиент")
+    PAYMENT = "payment", _("Платёж")
+    PROMO = "promo", _("Промокод")
+
+
+class WaitingEvent(models.Model):
+    """A stored event that names a client, payment or promo code not seen yet (spec: "Live,
+    an event that names a client or payment not seen yet ... waits"). It has no partition
+    (no ``EventPartition`` row) until what it names arrives; then intake gives it the
+    partition, deletes this row and applies it as a late event (``services.intake``). Replay
+    of the stored events rejects it as long as it waits, so the standings agree. Staff may drop
+    it (``dropped_at``): it stays stored (the store is append-only) and marked, and neither the
+    live state nor the verifying replay ever count it."""
+
+    program = models.ForeignKey(
+        Program, on_delete=models.PROTECT, related_name="+", db_index=False
+    )  # the composite indexes below lead with the program
+    event_id = models.CharField(_("id события"), max_length=100)
+    type = models.CharField(_("тип"), max_length=40)
+    waits_for = models.CharField(_("ждёт"), max_length=8, choices=WaitsFor.choices)
+    key = models.CharField(_("чего ждёт"), max_length=200)  # client, payment id or promo key
+    at_us = models.BigIntegerField(_("время, мкс"))
+    received_at = models.DateTimeField(_("получено"), default=now)
+    #: dropped by staff: it never joins a partition, and replay passes over it
+    dropped_at = models.DateTimeField(_("снято"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("ожидающее событие")
+        verbose_name_plural = _("ожидающие события")
+        constraints = [
+            models.UniqueConstraint(fields=["program", "event_id"], name="referral_waiting_unique")
+        ]
+        indexes = [
+            models.Index(fields=["program", "key"], name="referral_waiting_key"),
+            models.Index(fields=["program", "received_at"], name="referral_waiting_age"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} → {self.waits_for} {self.key}"
+
+
 class ReferralClient(models.Model):
     """A client of the vendor's product, attributed to a partner or not (with the reason)."""
 

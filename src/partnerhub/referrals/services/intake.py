@@ -14,9 +14,19 @@ Which partner's state an event belongs to (its partition) is decided here, mirro
 engine's attribution rule: a client's partition is the partner its link code names when that
 partner registered before the client, else the owner of its promo code, else the link code as
 given (a partner may register under it later), else none (""). Activity, payments and refunds
-follow their client. A late ``partner.registered`` or ``promo_code.created`` that changes a
-client's partition moves the client's events here (``live.repartition_moves``), and both
-partners are recomputed where the events are applied.
+follow their client. A late ``partner.registered`` or ``promo_code.created`` (an earlier
+creation of a code decides its owner), or a late ``client.registered`` earlier than the
+client's first one seen (the first registration in time decides), that changes a client's
+partition moves the client's events here (``live.clients_move``), and both partners are
+recomputed where the events are applied.
+
+An event that names a client, payment or promo code not seen yet (issue 15 item 2) is not
+refused: it is stored and waits (``WaitingEvent``, counted as accepted and as ``waiting``)
+with no partition. When what it names arrives, ``live.waiting_release`` gives it the partition
+and it is applied like a late event. Within a batch, events naming clients are partitioned
+after every registration of the batch, refunds after every payment, whatever their times (the
+engine judges the times: a payment dated before its client's registration is passed over, live
+as in replay). Replay of a file (``engine.replay``) still judges the file whole and rejects.
 """
 
 from __future__ import annotations
@@ -41,7 +51,15 @@ from partnerhub.core.input import (
     year_bounds,
 )
 from partnerhub.partners.models import Program
-from partnerhub.referrals.engine import EPOCH, ONE_US, Event, EventRejected, parse_event, promo_key
+from partnerhub.referrals.engine import (
+    EPOCH,
+    ONE_US,
+    Event,
+    EventRejected,
+    in_order,
+    parse_event,
+    promo_key,
+)
 from partnerhub.referrals.engine.events import extra_fields
 from partnerhub.referrals.models.events import (
     EventPartition,
@@ -50,6 +68,8 @@ from partnerhub.referrals.models.events import (
     ReferralClient,
     RejectionStage,
     StoredEvent,
+    WaitingEvent,
+    WaitsFor,
 )
 from partnerhub.referrals.selectors.config import current_config
 from partnerhub.referrals.services import live
@@ -77,9 +97,16 @@ class IngestResult:
     accepted: int = 0
     duplicates: int = 0
     rejected: list[dict[str, Any]] = field(default_factory=list)
+    #: of the accepted, those stored to wait for the client, payment or promo code they name
+    waiting: int = 0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"accepted": self.accepted, "duplicates": self.duplicates, "rejected": self.rejected}
+        return {
+            "accepted": self.accepted,
+            "waiting": self.waiting,
+            "duplicates": self.duplicates,
+            "rejected": self.rejected,
+        }
 
 
 @dataclass
@@ -91,6 +118,12 @@ class _Batch:
     partition: dict[str, str] = field(default_factory=dict)  # event id -> partner code
     client_of: dict[str, str] = field(default_factory=dict)  # event id -> client
     rejected: list[dict[str, Any]] = field(default_factory=list)
+    #: events that name what has not arrived yet: event id -> (what they wait for, its key)
+    waiting: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: clients whose partition changes: (client, was, now)
+    moves: list[tuple[str, str, str]] = field(default_factory=list)
+    #: stored clients whose first registration is now an earlier one of this batch
+    earlier: dict[str, Event] = field(default_factory=dict)
 
 
 def _future_limit(moment: dt.datetime) -> int:
@@ -171,7 +204,8 @@ def _known_ids(program: Program, ids: Sequence[str]) -> set[str]:
 
 class _Resolver:
     """Answers, for one batch, what the store and the batch know: registrations of partner
-    codes, owners of promo codes, partitions of clients and payments."""
+    codes (the earliest), owners of promo codes (the earliest creation), partitions and first
+    registrations of clients, partitions of payments."""
 
     def __init__(self, program: Program, events: list[Event]) -> None:
         self.program = program
@@ -179,25 +213,37 @@ class _Resolver:
         promo_keys = {promo_key(e.data["promo_code"]) for e in events if e.data.get("promo_code")}
         promo_keys |= {promo_key(e.data["code"]) for e in events if e.type.startswith("promo_")}
         clients = {e.data["client"] for e in events if e.type in CLIENT_EVENTS}
+        registering = {e.data["client"] for e in events if e.type == "client.registered"}
         payments = {e.data["payment"] for e in events if e.type == "payment.refunded"}
         self.registered_at: dict[str, int] = {}
         for chunk in _chunks(sorted(link_codes)):
             for code, at_us in StoredEvent.objects.filter(
                 program=program, type="partner.registered", subject__in=chunk
             ).values_list("subject", "at_us"):
-                self.registered_at[code] = at_us
-        self.promo_owner: dict[str, str] = {}
+                self.registered_at[code] = min(at_us, self.registered_at.get(code, at_us))
+        self.promo_first: dict[str, tuple[int, str, str]] = {}  # key -> (at_us, id, partner)
         for chunk in _chunks(sorted(promo_keys)):
-            for key, raw in (
+            for key, at_us, event_id, raw in (
                 StoredEvent.objects.filter(
                     program=program, type="promo_code.created", promo_key__in=chunk
                 )
                 .exclude(promo_key="")
-                .values_list("promo_key", "raw")
+                .values_list("promo_key", "at_us", "event_id", "raw")
             ):
-                self.promo_owner.setdefault(key, raw["partner"])
+                self.promo_created(key, at_us, event_id, raw["partner"])
+        self.client_first: dict[str, tuple[int, str]] = {}  # client -> its first registration
+        for chunk in _chunks(sorted(registering)):
+            for client, at_us, event_id in StoredEvent.objects.filter(
+                program=program, type="client.registered", subject__in=chunk
+            ).values_list("subject", "at_us", "event_id"):
+                first = (at_us, event_id)
+                self.client_first[client] = min(first, self.client_first.get(client, first))
         rows = existing(
-            ReferralClient, "client", sorted(clients), program_id=program.pk, extra=["partition"]
+            ReferralClient,
+            "client",
+            sorted(clients | registering),
+            program_id=program.pk,
+            extra=["partition"],
         )
         self.client_partition: dict[str, str] = {row[0]: row[1] for row in rows}
         self.payment_partition: dict[str, tuple[str, str]] = {}
@@ -207,67 +253,110 @@ class _Resolver:
             ).values_list("event_id", "partner", "client"):
                 self.payment_partition[event_id] = (partner, client)
 
+    def promo_created(self, key: str, at_us: int, event_id: str, partner: str) -> None:
+        """The first creation of a promo code (by time) names its owner."""
+        found = self.promo_first.get(key)
+        if found is None or (at_us, event_id) < found[:2]:
+            self.promo_first[key] = (at_us, event_id, partner)
+
+    def promo_owner(self, key: str) -> str | None:
+        found = self.promo_first.get(key)
+        return found[2] if found is not None else None
+
     def client_candidate(self, event: Event) -> str:
         link = event.data.get("referral_code") or ""
         if link and self.registered_at.get(link, event.us + 1) <= event.us:
             return str(link)
         promo = event.data.get("promo_code")
         if promo:
-            owner = self.promo_owner.get(promo_key(promo))
+            owner = self.promo_owner(promo_key(promo))
             if owner:
                 return owner
         return str(link)
 
 
 def _partition(batch: _Batch, events: list[Event]) -> list[Event]:
-    """Give each event its partition; refuse those that name an unknown client or payment."""
+    """Give each event its partition; an event that names a client, payment or promo code
+    not seen yet waits for it (``batch.waiting``, not partitioned). A registration earlier
+    than the client's first one seen decides the client's partition anew (``batch.moves``).
+
+    Registrations and promo codes first (their effect is decided by their times, not by the
+    order of arrival), then what names clients, then refunds (which name payments)."""
     resolver = _Resolver(batch.program, events)
+    for event in events:
+        if event.type == "partner.registered":
+            code = event.data["partner"]
+            resolver.registered_at[code] = min(event.us, resolver.registered_at.get(code, event.us))
+        elif event.type == "promo_code.created":
+            data = event.data
+            resolver.promo_created(promo_key(data["code"]), event.us, event.id, data["partner"])
     accepted: list[Event] = []
-    for event in sorted(events, key=lambda e: (e.us, e.id)):
-        kind, data = event.type, event.data
-        if kind == "partner.registered":
-            resolver.registered_at.setdefault(data["partner"], event.us)
-            partition, client = data["partner"], ""
-        elif kind == "promo_code.created":
-            resolver.promo_owner.setdefault(promo_key(data["code"]), data["partner"])
-            partition, client = data["partner"], ""
-        elif kind in PARTNER_EVENTS:
-            partition, client = data["partner"], ""
-        elif kind == "promo_code.deactivated":
-            owner = resolver.promo_owner.get(promo_key(data["code"]))
-            if owner is None:
-                batch.rejected.append(_refusal(event, "unknown promo code"))
-                continue
-            partition, client = owner, ""
-        elif kind == "client.registered":
-            client = data["client"]
-            partition = resolver.client_partition.get(client)
-            if partition is None:
-                partition = resolver.client_candidate(event)
-                resolver.client_partition[client] = partition
-        elif kind in CLIENT_EVENTS:
-            client = data["client"]
-            found = resolver.client_partition.get(client)
-            if found is None:
-                batch.rejected.append(_refusal(event, f"{kind} for unknown client"))
-                continue
-            partition = found
-        else:  # payment.refunded
-            found_payment = resolver.payment_partition.get(data["payment"])
-            if found_payment is None:
-                batch.rejected.append(_refusal(event, "refund of unknown payment"))
-                continue
-            partition, client = found_payment
-        if kind == "payment":
-            resolver.payment_partition[event.id] = (partition, client)
-        batch.partition[event.id] = partition
-        batch.client_of[event.id] = client
-        accepted.append(event)
+    ordered = sorted(events, key=lambda e: (e.us, e.id))
+    for event in ordered:
+        if event.type not in CLIENT_EVENTS and event.type != "payment.refunded":
+            _partition_one(batch, resolver, event)
+    for event in ordered:
+        if event.type in CLIENT_EVENTS:
+            _partition_one(batch, resolver, event)
+    for event in ordered:
+        if event.type == "payment.refunded":
+            _partition_one(batch, resolver, event)
+    for event in events:
+        if event.id in batch.partition:
+            accepted.append(event)
     return accepted
 
 
-def _refusal(event: Event, reason: str) -> dict[str, Any]:
-    return {"index": event.index, "id": event.id, "reason": reason}
+def _partition_one(batch: _Batch, resolver: _Resolver, event: Event) -> None:
+    kind, data = event.type, event.data
+    if kind in ("partner.registered", "promo_code.created") or kind in PARTNER_EVENTS:
+        partition, client = data["partner"], ""
+    elif kind == "promo_code.deactivated":
+        key = promo_key(data["code"])
+        owner = resolver.promo_owner(key)
+        if owner is None:
+            batch.waiting[event.id] = (WaitsFor.PROMO, key)
+            return
+        partition, client = owner, ""
+    elif kind == "client.registered":
+        client = data["client"]
+        partition = _client_registered(batch, resolver, event)
+    elif kind in CLIENT_EVENTS:
+        client = data["client"]
+        found = resolver.client_partition.get(client)
+        if found is None:
+            batch.waiting[event.id] = (WaitsFor.CLIENT, client)
+            return
+        partition = found
+    else:  # payment.refunded
+        found_payment = resolver.payment_partition.get(data["payment"])
+        if found_payment is None:
+            batch.waiting[event.id] = (WaitsFor.PAYMENT, data["payment"])
+            return
+        partition, client = found_payment
+    if kind == "payment":
+        resolver.payment_partition[event.id] = (partition, client)
+    batch.partition[event.id] = partition
+    batch.client_of[event.id] = client
+
+
+def _client_registered(batch: _Batch, resolver: _Resolver, event: Event) -> str:
+    """The client's partition: decided by its first registration in time, which may arrive
+    after a later one (then the client moves, with all its events)."""
+    client = event.data["client"]
+    current = resolver.client_partition.get(client)
+    first = resolver.client_first.get(client)
+    key = (event.us, event.id)
+    if current is not None and first is not None and first < key:
+        return current  # a second registration: the engine rejects it
+    resolver.client_first[client] = key
+    wanted = resolver.client_candidate(event)
+    resolver.client_partition[client] = wanted
+    if current is not None:  # stored before: an earlier registration arrived late
+        batch.earlier[client] = event
+        if current != wanted:
+            batch.moves.append((client, current, wanted))
+    return wanted
 
 
 def _subject(event: Event) -> str:
@@ -281,7 +370,8 @@ def _subject(event: Event) -> str:
     return str(data.get("client") or data.get("partner") or "")
 
 
-def _store(batch: _Batch, events: list[Event]) -> None:
+def _store(batch: _Batch, events: list[Event], waiting: list[Event]) -> None:
+    """Store the accepted events (those that wait included); partition all but those."""
     program_id = batch.program.pk
     ops = connection.ops
     received = ops.adapt_datetimefield_value(batch.received_at)
@@ -314,7 +404,7 @@ def _store(batch: _Batch, events: list[Event]) -> None:
                 batch.source,
                 received,
             )
-            for e in events
+            for e in [*events, *waiting]
         ],
     )
     insert_rows(
@@ -325,9 +415,14 @@ def _store(batch: _Batch, events: list[Event]) -> None:
             for e in events
         ],
     )
+    insert_rows(
+        WaitingEvent,
+        ["program_id", "event_id", "type", "waits_for", "key", "at_us", "received_at"],
+        [(program_id, e.id, e.type, *batch.waiting[e.id], e.us, received) for e in waiting],
+    )
     first_registrations: dict[str, Event] = {}
-    for e in events:
-        if e.type == "client.registered":
+    for e in in_order([e for e in events if e.type == "client.registered"]):
+        if e.data["client"] not in batch.earlier:
             first_registrations.setdefault(e.data["client"], e)
     zero = Decimal("0.00")
     insert_rows(
@@ -480,21 +575,38 @@ def _ingest_once(
         duplicates += len(known)
         fresh = [e for e in events if e.id not in known]
         accepted = _partition(batch, fresh)
-        _store(batch, accepted)
-        rebuild = live.repartition_moves(program=program, events=accepted)
+        waiting = [e for e in fresh if e.id in batch.waiting]
+        _store(batch, accepted, waiting)
+        for client, event in batch.earlier.items():
+            live.client_first_registration(
+                program=program, client=client, at=event.at, reason=_first_reason(event)
+            )
+        rebuild = live.clients_move(program=program, moves=batch.moves)
+        rebuild |= live.repartition_moves(program=program, events=accepted)
+        released = live.waiting_release(
+            program=program,
+            clients={e.data["client"] for e in accepted if e.type == "client.registered"},
+            payments={e.id for e in accepted if e.type == "payment"},
+            promos={promo_key(e.data["code"]) for e in accepted if e.type == "promo_code.created"},
+        )
+        partition = {**batch.partition, **released.partition}
+        apply = [*accepted, *released.events]
         if defer:
-            if accepted or rebuild:
+            if apply or rebuild:
                 live.pending_add(
-                    program=program, events=accepted, partition=batch.partition, rebuild=rebuild
+                    program=program, events=apply, partition=partition, rebuild=rebuild
                 )
                 transaction.on_commit(lambda: _apply_later(program))
         else:
-            live.pending_apply(
-                program=program, events=accepted, partition=batch.partition, rebuild=rebuild
-            )
-    _count_for_statistics(len(accepted))
+            live.pending_apply(program=program, events=apply, partition=partition, rebuild=rebuild)
+    _count_for_statistics(len(accepted) + len(waiting))
     batch.rejected.sort(key=lambda r: r["index"])
-    return IngestResult(accepted=len(accepted), duplicates=duplicates, rejected=batch.rejected)
+    return IngestResult(
+        accepted=len(accepted) + len(waiting),
+        duplicates=duplicates,
+        rejected=batch.rejected,
+        waiting=len(waiting),
+    )
 
 
 def _apply_later(program: Program) -> None:

@@ -74,6 +74,8 @@ from partnerhub.referrals.models.events import (
     RejectionStage,
     StateCheckpoint,
     StoredEvent,
+    WaitingEvent,
+    WaitsFor,
 )
 from partnerhub.referrals.models.partner import ReferralPartner
 from partnerhub.referrals.selectors.config import config_set
@@ -88,7 +90,10 @@ from partnerhub.referrals.services.bulk import (
 
 __all__ = [
     "Mismatch",
+    "Released",
     "cache_clear",
+    "client_first_registration",
+    "clients_move",
     "partition_recompute",
     "partitions_apply",
     "partitions_catch_up",
@@ -101,6 +106,8 @@ __all__ = [
     "repartition_moves",
     "standing_at",
     "verify",
+    "waiting_release",
+    "waiting_sweep",
 ]
 
 logger = logging.getLogger(__name__)
@@ -739,7 +746,10 @@ def repartition_moves(*, program: Program, events: Sequence[Event]) -> set[str]:
     """Move clients whose partition changes because of new registrations or promo codes, and
     return the registered partners whose states must be rebuilt for it (``pending_apply``).
 
-    Runs where the events are stored: the next batch is partitioned by the moved clients."""
+    Runs where the events are stored (they are stored already): the next batch is partitioned
+    by the moved clients. A client's partition follows its first registration in time; a
+    partner code registers at its earliest registration, a promo code belongs to the partner
+    that created it first."""
     codes = {e.data["partner"] for e in events if e.type == "partner.registered"}
     keys = {promo_key(e.data["code"]) for e in events if e.type == "promo_code.created"}
     if not codes and not keys:
@@ -747,38 +757,72 @@ def repartition_moves(*, program: Program, events: Sequence[Event]) -> set[str]:
     registrations = StoredEvent.objects.filter(program=program, type="client.registered").filter(
         (Q(link_code__in=codes) & ~Q(link_code="")) | (Q(promo_key__in=keys) & ~Q(promo_key=""))
     )  # the conditions of the partial indexes
-    candidates = list(registrations.values_list("subject", "link_code", "promo_key", "at_us"))
-    if not candidates:
+    named = {row[0] for row in registrations.values_list("subject")}
+    if not named:
         return set()
-    links = {c[1] for c in candidates if c[1]}
-    registered_at = dict(
-        StoredEvent.objects.filter(
-            program=program, type="partner.registered", subject__in=links
-        ).values_list("subject", "at_us")
-    )
-    owners = dict(
-        StoredEvent.objects.filter(
-            program=program, type="promo_code.created", promo_key__in={c[2] for c in candidates}
-        )
-        .exclude(promo_key="")
-        .values_list("promo_key", "raw__partner")
-    )
+    candidates = _first_registrations(program, named)
+    links = {c[1] for c in candidates.values() if c[1]}
+    registered_at: dict[str, int] = {}
+    for code, at_us in StoredEvent.objects.filter(
+        program=program, type="partner.registered", subject__in=links
+    ).values_list("subject", "at_us"):
+        registered_at[code] = min(at_us, registered_at.get(code, at_us))
+    owners = _promo_owners(program, {c[2] for c in candidates.values() if c[2]})
     current = dict(
-        ReferralClient.objects.filter(
-            program=program, client__in=[c[0] for c in candidates]
-        ).values_list("client", "partition")
+        ReferralClient.objects.filter(program=program, client__in=list(candidates)).values_list(
+            "client", "partition"
+        )
     )
     moves: list[tuple[str, str, str]] = []
-    for client, link, key, at_us in candidates:
+    for client, (at_us, link, key) in candidates.items():
         if link and registered_at.get(link, at_us + 1) <= at_us:
             wanted = link
         elif key and owners.get(key):
-            wanted = str(owners[key])
+            wanted = owners[key]
         else:
             wanted = link
         was = current.get(client, wanted)
         if was != wanted:
             moves.append((client, was, wanted))
+    return clients_move(program=program, moves=moves)
+
+
+def _first_registrations(
+    program: Program, clients: Iterable[str]
+) -> dict[str, tuple[int, str, str]]:
+    """Each client's first registration in (time, id) order: (time, link code, promo key)."""
+    found: dict[str, tuple[int, str, str, str]] = {}
+    names = sorted(clients)
+    for start in range(0, len(names), 500):
+        rows = StoredEvent.objects.filter(
+            program=program, type="client.registered", subject__in=names[start : start + 500]
+        ).values_list("subject", "at_us", "event_id", "link_code", "promo_key")
+        for client, at_us, event_id, link, key in rows:
+            known = found.get(client)
+            if known is None or (at_us, event_id) < known[:2]:
+                found[client] = (at_us, event_id, link, key)
+    return {client: (at_us, link, key) for client, (at_us, _id, link, key) in found.items()}
+
+
+def _promo_owners(program: Program, keys: Iterable[str]) -> dict[str, str]:
+    """The partner that created each promo code first (time, id)."""
+    first: dict[str, tuple[int, str, str]] = {}
+    rows = (
+        StoredEvent.objects.filter(program=program, type="promo_code.created", promo_key__in=keys)
+        .exclude(promo_key="")
+        .values_list("promo_key", "at_us", "event_id", "raw__partner")
+    )
+    for key, at_us, event_id, partner in rows:
+        known = first.get(key)
+        if known is None or (at_us, event_id) < known[:2]:
+            first[key] = (at_us, event_id, str(partner))
+    return {key: owner for key, (_at, _id, owner) in first.items()}
+
+
+def clients_move(*, program: Program, moves: Sequence[tuple[str, str, str]]) -> set[str]:
+    """Move each (client, was, now) with all its stored events to its new partition; the
+    registered partners whose states must be rebuilt for it (``pending_apply``). The client
+    shows as unattributed until the new partner's state is computed (it writes the row)."""
     if not moves:
         return set()
     # the worker updates these clients' rows as it applies events: wait for it (rather than
@@ -787,9 +831,151 @@ def repartition_moves(*, program: Program, events: Sequence[Event]) -> set[str]:
     dirty: set[str] = set()
     for client, was, wanted in sorted(moves):
         EventPartition.objects.filter(program=program, client=client).update(partner=wanted)
-        ReferralClient.objects.filter(program=program, client=client).update(partition=wanted)
+        ReferralClient.objects.filter(program=program, client=client).update(
+            partition=wanted, partner="", active_at=None
+        )
         dirty.update({was, wanted})
     return _registered(program, dirty)  # codes with no partner are not computed
+
+
+def client_first_registration(
+    *, program: Program, client: str, at: dt.datetime, reason: str
+) -> None:
+    """A registration earlier than the client's first one arrived late: the client's row
+    takes its time (and, until a partner's state writes it, its reason)."""
+    ReferralClient.objects.filter(program=program, client=client).update(
+        registered_at=at, reason=reason
+    )
+
+
+@dataclass
+class Released:
+    """Waiting events whose client, payment or promo code has arrived, with their partition."""
+
+    events: list[Event] = field(default_factory=list)
+    partition: dict[str, str] = field(default_factory=dict)
+
+
+def waiting_release(
+    *,
+    program: Program,
+    clients: Iterable[str] = (),
+    payments: Iterable[str] = (),
+    promos: Iterable[str] = (),
+) -> Released:
+    """Give the events waiting for these clients, payments or promo codes (stored and
+    partitioned already) their partition, and return them to be applied (as late events:
+    each partner is recomputed from the earliest of them). A released payment releases the
+    refunds that wait for it in turn."""
+    released = Released()
+    wanted: dict[str, set[str]] = {
+        WaitsFor.CLIENT: set(clients),
+        WaitsFor.PAYMENT: set(payments),
+        WaitsFor.PROMO: set(promos),
+    }
+    while any(wanted.values()):
+        rows = [
+            (pk, event_id, kind, key)
+            for key, pk, event_id, kind, dropped_at in existing(
+                WaitingEvent,
+                "key",
+                sorted(set().union(*wanted.values())),
+                program_id=program.pk,
+                extra=["id", "event_id", "waits_for", "dropped_at"],
+            )
+            if dropped_at is None and key in wanted.get(kind, ())
+        ]
+        wanted = {WaitsFor.CLIENT: set(), WaitsFor.PAYMENT: set(), WaitsFor.PROMO: set()}
+        if not rows:
+            break
+        found = _referents(program, rows)
+        rows = [row for row in rows if (row[2], row[3]) in found]
+        if not rows:
+            break
+        events = {
+            event_id: parse_event(raw if isinstance(raw, dict) else orjson.loads(raw), pk)
+            for event_id, pk, raw in existing(
+                StoredEvent,
+                "event_id",
+                [row[1] for row in rows],
+                program_id=program.pk,
+                extra=["id", "raw"],
+            )
+        }
+        partitions: list[tuple[Any, ...]] = []
+        for _pk, event_id, waits_for, key in rows:
+            event = events[event_id]
+            partner, client = found[(waits_for, key)]
+            released.events.append(event)
+            released.partition[event_id] = partner
+            partitions.append((program.pk, event_id, event.type, partner, client, event.us))
+            if event.type == "payment":
+                wanted[WaitsFor.PAYMENT].add(event_id)
+        insert_rows(
+            EventPartition,
+            ["program_id", "event_id", "type", "partner", "client", "at_us"],
+            partitions,
+        )
+        ids = [row[0] for row in rows]
+        for start in range(0, len(ids), 500):
+            WaitingEvent.objects.filter(pk__in=ids[start : start + 500]).delete()
+    return released
+
+
+def _referents(
+    program: Program, rows: Sequence[tuple[int, str, str, str]]
+) -> dict[tuple[str, str], tuple[str, str]]:
+    """(kind, key) -> (partition, client) of what waiting events name, where it has arrived."""
+    keys: dict[str, set[str]] = {}
+    for _pk, _event_id, kind, key in rows:
+        keys.setdefault(kind, set()).add(key)
+    found: dict[tuple[str, str], tuple[str, str]] = {}
+    for client, partition in existing(
+        ReferralClient,
+        "client",
+        sorted(keys.get(WaitsFor.CLIENT, ())),
+        program_id=program.pk,
+        extra=["partition"],
+    ):
+        found[(WaitsFor.CLIENT, client)] = (partition, client)
+    payments = sorted(keys.get(WaitsFor.PAYMENT, ()))
+    for start in range(0, len(payments), 500):
+        for event_id, partner, client in EventPartition.objects.filter(
+            program=program, type="payment", event_id__in=payments[start : start + 500]
+        ).values_list("event_id", "partner", "client"):
+            found[(WaitsFor.PAYMENT, event_id)] = (partner, client)
+    for key, owner in _promo_owners(program, keys.get(WaitsFor.PROMO, ())).items():
+        found[(WaitsFor.PROMO, key)] = (owner, "")
+    return found
+
+
+def waiting_sweep(*, program: Program) -> Released:
+    """Release every waiting event whose client, payment or promo code has arrived (the
+    worker's catch-up: a registration stored in parallel with an event naming it, each
+    transaction not seeing the other's rows)."""
+    waiting = WaitingEvent.objects.filter(program=program, dropped_at__isnull=True)
+    if not waiting.exists():
+        return Released()
+    clients = waiting.filter(
+        waits_for=WaitsFor.CLIENT,
+        key__in=ReferralClient.objects.filter(program=program).values("client"),
+    )
+    payments = waiting.filter(
+        waits_for=WaitsFor.PAYMENT,
+        key__in=EventPartition.objects.filter(program=program, type="payment").values("event_id"),
+    )
+    promos = waiting.filter(
+        waits_for=WaitsFor.PROMO,
+        key__in=StoredEvent.objects.filter(program=program, type="promo_code.created")
+        .exclude(promo_key="")
+        .values("promo_key"),
+    )
+    return waiting_release(
+        program=program,
+        clients=clients.values_list("key", flat=True),
+        payments=payments.values_list("key", flat=True),
+        promos=promos.values_list("key", flat=True),
+    )
 
 
 def _registered(program: Program, codes: Iterable[str]) -> set[str]:
@@ -874,7 +1060,10 @@ def _pending_take(program: Program) -> tuple[list[tuple[str, str]], set[str]]:
 
 def _pending_drain(program: Program) -> None:
     """Apply what waits for the worker now, in a transaction of its own."""
-    if PendingEvent.objects.filter(program=program).exists():
+    if (
+        PendingEvent.objects.filter(program=program).exists()
+        or WaitingEvent.objects.filter(program=program, dropped_at__isnull=True).exists()
+    ):
         with transaction.atomic():
             pending_apply(program=program)
 
@@ -890,13 +1079,17 @@ def pending_apply(
     in this transaction, partitioned by ``partition``), and rebuild the partners in
     ``rebuild`` and those left by waiting batches. Returns the number of events applied.
 
-    The worker's task (``referrals.apply``) calls it with nothing; intake with its batch when
-    it applies in the request. A stored event is applied exactly once: here, after it left
-    ``PendingEvent`` (replays of stored events pass over those still waiting).
+    The worker's task (``referrals.apply``) calls it with nothing (it also releases waiting
+    events whose client or payment was stored by a parallel batch, ``waiting_sweep``); intake
+    with its batch when it applies in the request. A stored event is applied exactly once:
+    here, after it left ``PendingEvent`` (replays of stored events pass over those still waiting).
     """
     program_lock(program)
     taken, rebuild_more = _pending_take(program)
     partition = partition or {}
+    if not events:  # the worker: release what a parallel batch's events wait for
+        released = waiting_sweep(program=program)
+        events, partition = released.events, released.partition
     by_partition: dict[str, list[Event]] = {}
     if taken:
         partner_of = dict(taken)
@@ -1411,7 +1604,11 @@ class Mismatch:
 
 def _replay_all(program: Program, as_of: dt.datetime) -> dict[str, Standing]:
     events: list[Event] = []
-    rows = StoredEvent.objects.filter(program=program, at_us__lte=to_us(as_of))
+    rows = StoredEvent.objects.filter(program=program, at_us__lte=to_us(as_of)).exclude(
+        event_id__in=WaitingEvent.objects.filter(program=program, dropped_at__isnull=False).values(
+            "event_id"
+        )
+    )  # events staff dropped while they waited count nowhere
     for pk, raw in rows.values_list("pk", "raw").iterator(chunk_size=5000):
         try:
             events.append(parse_event(raw, pk))

@@ -71,15 +71,16 @@ class Command(BaseCommand):
             handle = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
         except OSError as exc:
             raise CommandError(f"cannot read {path}: {exc}") from exc
-        accepted = duplicates = 0
+        accepted = duplicates = waiting = 0
         rejected: list[dict[str, Any]] = []
         objs: list[Any] = []
         lines: list[int] = []
 
         def flush() -> None:
-            nonlocal accepted, duplicates
+            nonlocal accepted, duplicates, waiting
             result = intake.events_ingest(program=program, objs=objs, source=EventSource.FILE)
             accepted += result.accepted
+            waiting += result.waiting
             duplicates += result.duplicates
             rejected.extend(
                 {"line": lines[r["index"]], "id": r["id"], "reason": r["reason"]}
@@ -107,7 +108,12 @@ class Command(BaseCommand):
         rejected.sort(key=lambda r: r["line"])
         self.stdout.write(
             orjson.dumps(
-                {"accepted": accepted, "duplicates": duplicates, "rejected": rejected}
+                {
+                    "accepted": accepted,
+                    "waiting": waiting,
+                    "duplicates": duplicates,
+                    "rejected": rejected,
+                }
             ).decode()
         )
         if rejected:
