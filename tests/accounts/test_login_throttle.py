@@ -214,3 +214,19 @@ def test_the_admin_login_form_is_throttled_too(clock):
 
     assert not logged_in(client)
     assert LoginAttempt.objects.filter(succeeded=False).count() == 3
+
+
+def test_attempts_past_the_window_and_a_day_are_deleted_by_the_hourly_cleanup(db):
+    now = dt.datetime(2026, 12, 7, 12, 0, tzinfo=dt.UTC)
+    kept_for = dt.timedelta(minutes=15) + dt.timedelta(days=1)
+    old = LoginAttempt.objects.create(
+        email=VICTIM, ip="203.0.113.9", at=now - kept_for - dt.timedelta(seconds=1)
+    )
+    recent = LoginAttempt.objects.create(
+        email=VICTIM, ip="203.0.113.9", at=now - kept_for + dt.timedelta(seconds=1)
+    )
+
+    assert services.login_attempts_cleanup(now=now) == 1
+
+    assert list(LoginAttempt.objects.values_list("pk", flat=True)) == [recent.pk]
+    assert old.pk != recent.pk

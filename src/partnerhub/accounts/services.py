@@ -399,3 +399,18 @@ def login_attempt_finish(*, attempt_id: int, succeeded: bool) -> None:
     LoginAttempt.objects.filter(pk=attempt_id).update(succeeded=True)
     same_place = Q(device=attempt.device) if attempt.device else Q(device="", ip=attempt.ip)
     LoginAttempt.objects.filter(same_place, email=attempt.email, succeeded=False).delete()
+
+
+#: Login attempts are kept this long after the throttle window (for staff to look into a burst).
+LOGIN_ATTEMPTS_KEPT = timedelta(days=1)
+
+
+def login_attempts_cleanup(*, now: datetime | None = None) -> int:
+    """Delete the login attempts no throttle counts any more (older than the window and a day);
+    returns how many. The hourly task ``accounts.login_attempts_cleanup`` runs it."""
+    moment = now or clock.now()
+    window = timedelta(seconds=settings.LOGIN_THROTTLE_WINDOW_SECONDS)
+    deleted, _by_model = LoginAttempt.objects.filter(
+        at__lt=moment - window - LOGIN_ATTEMPTS_KEPT
+    ).delete()
+    return deleted
