@@ -169,6 +169,7 @@ DEFAULTS: dict[str, tuple[str, Any]] = {
     "REFERRAL_EVENTS_MAX_BATCH": ("int", 10_000),
     "REFERRAL_EVENTS_FUTURE_TOLERANCE_SECONDS": ("int", 300),
     "REFERRAL_PENDING_LIMIT": ("int", 2_000),
+    "REFERRAL_WAITING_STALE_DAYS": ("int", 30),
     "REFERRAL_PENDING_WAIT_SECONDS": ("float", 10.0),
     "REQUEST_BODY_LIMITS": ("dict", {"api:referral_events": 16 * MB}),
     "REST_FRAMEWORK": ("dict", None),
