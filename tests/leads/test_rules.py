@@ -124,8 +124,9 @@ def test_phone_mask_never_shows_more_than_two_subscriber_digits(phone):
     assert phone[2:9] not in masked
 
 
-@given(st.emails())
+@given(st.emails().filter(lambda email: "*" not in email))
 def test_email_mask_never_contains_the_address(email):
+    # (an address with "*" in it may coincide with the mask's own stars: "0*@a.ad" -> "0***@...")
     masked = rules.mask_email(email)
     local = email.rpartition("@")[0]
     assert email not in masked
