@@ -347,8 +347,8 @@ def engine_from_data(doc: Any, configs: ConfigSet | None = None) -> Engine:
 def _engine(doc: dict[str, Any], configs: ConfigSet | None) -> Engine:
     engine = Engine(configs)
     last_us, last_id = doc["last_key"]
-    engine.last_key = (_int(last_us), _str(last_id))
-    engine.horizon_us = _int(doc["horizon_us"])
+    engine.last_key = (read_int(last_us), read_str(last_id))
+    engine.horizon_us = read_int(doc["horizon_us"])
     grants = [_grant(row) for row in doc["grants"]]
     for row in doc["partners"]:
         partner = _partner(row, grants)
@@ -360,33 +360,33 @@ def _engine(doc: dict[str, Any], configs: ConfigSet | None) -> Engine:
     for payment_id, client_id, us, grant, reward, refunded in doc["payments"]:
         pay = _Payment.__new__(_Payment)
         pay.client = clients[client_id]
-        pay.us = _int(us)
+        pay.us = read_int(us)
         pay.grant = None if grant is None else grants[grant]
         pay.reward = Decimal(reward)
         pay.refunded = _bool(refunded)
-        engine.payments[_str(payment_id)] = pay
+        engine.payments[read_str(payment_id)] = pay
     for key, code, partner_code, valid_us, until_us, deactivated_us in doc["promos"]:
         promo = _Promo.__new__(_Promo)
-        promo.code = _str(code)
-        promo.partner = _str(partner_code)
-        promo.valid_us = _int(valid_us)
-        promo.until_us = _int(until_us)
-        promo.deactivated_us = None if deactivated_us is None else _int(deactivated_us)
-        engine.promos[_str(key)] = promo
+        promo.code = read_str(code)
+        promo.partner = read_str(partner_code)
+        promo.valid_us = read_int(valid_us)
+        promo.until_us = read_int(until_us)
+        promo.deactivated_us = None if deactivated_us is None else read_int(deactivated_us)
+        engine.promos[read_str(key)] = promo
     engine.rejected = [
-        Rejection(_int(index), event_id, _str(reason))
+        Rejection(read_int(index), event_id, read_str(reason))
         for index, event_id, reason in doc["rejected"]
     ]
     return engine
 
 
-def _int(value: Any) -> int:
+def read_int(value: Any) -> int:
     if value.__class__ is not int:
         raise StateFormatError(f"an integer expected, found {value!r:.40}")
     return int(value)
 
 
-def _str(value: Any) -> str:
+def read_str(value: Any) -> str:
     if value.__class__ is not str:
         raise StateFormatError(f"a string expected, found {value!r:.40}")
     return str(value)
@@ -401,13 +401,13 @@ def _bool(value: Any) -> bool:
 def _grant(row: list[Any]) -> Grant:
     event_id, at, points, expires_at, cause, client, version, payment, revoked_at, by = row
     return Grant(
-        _str(event_id),
+        read_str(event_id),
         _parse_time(at),
-        _int(points),
+        read_int(points),
         _parse_time(expires_at),
-        _str(cause),
+        read_str(cause),
         client,
-        _int(version),
+        read_int(version),
         payment,
         _parse_time_or_none(revoked_at),
         by,
@@ -439,29 +439,29 @@ def _partner(row: list[Any], grants: list[Grant]) -> _Partner:
         next_review_us,
     ) = row
     p = _Partner.__new__(_Partner)
-    p.code = _str(code)
+    p.code = read_str(code)
     p.reg_at = _parse_time(reg_at)
-    p.reg_us = _int(reg_us)
+    p.reg_us = read_int(reg_us)
     p.inn = inn
     p.blocked = _bool(blocked)
-    p.level = _int(level)
-    p.active = _int(active)
-    p.points_total = _int(points_total)
+    p.level = read_int(level)
+    p.active = read_int(active)
+    p.points_total = read_int(points_total)
     p.accrued = Decimal(accrued)
-    p.clients = _int(clients)
-    p.active_clients = _int(active_clients)
+    p.clients = read_int(clients)
+    p.active_clients = read_int(active_clients)
     p.grants = [grants[i] for i in grant_refs]
-    p.heap = [(_int(expires_us), _int(number), grants[i]) for expires_us, number, i in heap]
-    p.seq = _int(seq)
+    p.heap = [(read_int(expires_us), read_int(number), grants[i]) for expires_us, number, i in heap]
+    p.seq = read_int(seq)
     p.bonuses = [
         BonusEntry(
-            _str(b[0]),
-            _str(b[1]),
+            read_str(b[0]),
+            read_str(b[1]),
             _parse_time(b[2]),
             Decimal(b[3]),
-            _str(b[4]),
+            read_str(b[4]),
             b[5],
-            _int(b[6]),
+            read_int(b[6]),
             b[7],
             _money_from(b[8]),
             _money_from(b[9]),
@@ -469,17 +469,25 @@ def _partner(row: list[Any], grants: list[Grant]) -> _Partner:
         for b in bonuses
     ]
     p.levels = [
-        LevelChange(_parse_time(at), _int(old), _int(new), _str(cause), event_id, _int(v), _int(a))
+        LevelChange(
+            _parse_time(at),
+            read_int(old),
+            read_int(new),
+            read_str(cause),
+            event_id,
+            read_int(v),
+            read_int(a),
+        )
         for at, old, new, cause, event_id, v, a in levels
     ]
     p.reviews = [
-        Review(_parse_time(at), _int(points), _int(before), _int(after), _int(v))
+        Review(_parse_time(at), read_int(points), read_int(before), read_int(after), read_int(v))
         for at, points, before, after, v in reviews
     ]
     p.revocations = [grants[i] for i in revocations]
-    p.review_months = _int(review_months)
+    p.review_months = read_int(review_months)
     p.next_review = _parse_time(next_review)
-    p.next_review_us = _int(next_review_us)
+    p.next_review_us = read_int(next_review_us)
     return p
 
 
@@ -501,20 +509,20 @@ def _client(row: list[Any]) -> _Client:
         reward_until,
     ) = row
     c = _Client.__new__(_Client)
-    c.id = _str(client_id)
+    c.id = read_str(client_id)
     c.reg_at = _parse_time(reg_at)
-    c.reg_us = _int(reg_us)
+    c.reg_us = read_int(reg_us)
     c.partner = partner
     c.candidate = candidate
     c.reason = reason
     c.active_at = _parse_time_or_none(active_at)
-    c.lines = {_str(line) for line in lines}
+    c.lines = {read_str(line) for line in lines}
     c.first_paid = _bool(first_paid)
-    c.payments = _int(payments)
+    c.payments = read_int(payments)
     c.paid = Decimal(paid)
     c.reg_day = _date(reg_day)
     c.last_active_day = _date(last_active_day)
-    c.reward_until = _int(reward_until)
+    c.reward_until = read_int(reward_until)
     return c
 
 

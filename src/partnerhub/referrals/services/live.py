@@ -61,6 +61,8 @@ from partnerhub.referrals.engine.state import (
     StateFormatError,
     engine_from_data,
     engine_to_data,
+    read_int,
+    read_str,
     state_decode,
     state_encode,
 )
@@ -256,19 +258,19 @@ def _load(blob: bytes | memoryview | None, configs: ConfigSet, where: str) -> _L
         live = _Live(
             engine_from_data(doc["engine"], configs),
             posted={
-                _text(ref): (Decimal(amount), _number(at_us))
+                read_str(ref): (Decimal(amount), read_int(at_us))
                 for ref, amount, at_us in doc["posted"]
             },
-            corrections=_number(doc["corrections"]),
+            corrections=read_int(doc["corrections"]),
             notified_levels={
-                (_number(at_us), _number(old), _number(new))
+                (read_int(at_us), read_int(old), read_int(new))
                 for at_us, old, new in doc["notified_levels"]
             },
-            generation=_number(doc["generation"]),
-            unsaved=_number(doc["unsaved"]),
-            rejections_saved=_number(doc["rejections_saved"]),
+            generation=read_int(doc["generation"]),
+            unsaved=read_int(doc["unsaved"]),
+            rejections_saved=read_int(doc["rejections_saved"]),
             before_advance=state_encode(before) if before is not None else None,
-            since_checkpoint=_number(doc["since_checkpoint"]),
+            since_checkpoint=read_int(doc["since_checkpoint"]),
         )
     except (StateFormatError, KeyError, TypeError, ValueError, ArithmeticError) as exc:
         logger.info("referral state of %s not readable, rebuilt from the events: %s", where, exc)
@@ -278,18 +280,6 @@ def _load(blob: bytes | memoryview | None, configs: ConfigSet, where: str) -> _L
 
 def _format_of(doc: Any) -> Any:
     return doc.get("format") if isinstance(doc, dict) else type(doc).__name__
-
-
-def _number(value: Any) -> int:
-    if value.__class__ is not int:
-        raise StateFormatError(f"an integer expected, found {value!r:.40}")
-    return int(value)
-
-
-def _text(value: Any) -> str:
-    if value.__class__ is not str:
-        raise StateFormatError(f"a string expected, found {value!r:.40}")
-    return str(value)
 
 
 def _before_advance(live: _Live, configs: ConfigSet, where: str) -> Engine | None:
