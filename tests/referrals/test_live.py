@@ -178,6 +178,34 @@ def test_a_late_event_recomputes_from_the_checkpoint_before_it(program):
     assert standing.level == 3
 
 
+def test_late_events_restart_from_the_engine_copies_kept_in_memory(ledger_committed, monkeypatch):
+    # (committed: this process keeps the states in memory once a batch commits)
+    live.cache_clear()
+    program = ProgramFactory(code="referrals")
+    # given a partner whose ten clients pay every few days, with an engine copy kept in
+    # memory every second event, all kept (the marks a late event restarts from)
+    monkeypatch.setattr(live, "MEMORY_MARK_EVERY", 2)
+    monkeypatch.setattr(live, "MEMORY_SNAPSHOTS", 50)
+    monkeypatch.setattr(live, "MEMORY_MARKS", 60)
+    base = [partner("p1", "AB12CD")]
+    for i in range(10):
+        base += [client(f"c{i}", f"c{i}.ru", "AB12CD", 1 + 3 * i)]
+        base += [activity(f"a{i}", f"c{i}.ru", 2 + 3 * i)]
+        base += [payment(f"pay{i}", f"c{i}.ru", 3 + 3 * i, months=12, amount="10000.00")]
+    intake.events_ingest(program=program, objs=base, received_at=NOW)
+    generation = _generation(program)
+    # when two late payments arrive one after the other, both between the same two marks
+    # (the second restarts from the copy the first restarted from)
+    for n, days in enumerate((15.2, 15.1)):
+        late = payment(f"late{n}", "c1.ru", days, product="tariff.company", months=12)
+        intake.events_ingest(program=program, objs=[late], received_at=NOW)
+    # then each was a recomputation from a mark in memory, and the live standing and history
+    # equal the replay at any time
+    assert _generation(program) == generation + 2
+    for moment in (T0 + dt.timedelta(15.15), T0 + dt.timedelta(40), NOW):
+        assert_live_equals_replay(program, moment)
+
+
 def test_refund_after_conversion_like_balance_and_ledger_follow_the_engine(program):
     organisation = OrganisationFactory()
     ReferralPartner.objects.create(
@@ -282,11 +310,13 @@ def _stream(draw_ops, seed: int) -> list[dict]:
 def test_live_equals_replay_on_random_streams(
     ledger_committed, ops, seed, batches, as_of_days, forget, tick
 ):
-    live.CHECKPOINT_EVERY, every = 7, live.CHECKPOINT_EVERY  # checkpoints between reviews too
+    # checkpoints between reviews too, and engine copies in memory every few events
+    saved = live.CHECKPOINT_EVERY, live.MEMORY_MARK_EVERY, live.MEMORY_SNAPSHOTS
+    live.CHECKPOINT_EVERY, live.MEMORY_MARK_EVERY, live.MEMORY_SNAPSHOTS = 7, 3, 2
     try:
         _live_equals_replay(ops, seed, batches, as_of_days, forget, tick)
     finally:
-        live.CHECKPOINT_EVERY = every
+        live.CHECKPOINT_EVERY, live.MEMORY_MARK_EVERY, live.MEMORY_SNAPSHOTS = saved
 
 
 def _live_equals_replay(ops, seed, batches, as_of_days, forget, tick):

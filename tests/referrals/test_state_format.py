@@ -370,3 +370,29 @@ def test_the_migration_removes_the_states_stored_as_pickles(program, tmp_path):
     )
     assert_live_equals_replay(program, NOW)
     assert not marker.exists()
+
+
+@PROPERTY_SETTINGS
+@given(scenario=scenarios(), cut=st.floats(0, 1), zone=st.sampled_from(ZONES))
+def test_an_engine_snapshot_is_its_stored_state_and_shares_nothing_that_changes(
+    scenario, cut, zone
+):
+    # given an engine stopped mid-way, its snapshot (the live layer's marks in memory) and
+    # its state stored without history (the checkpoints in the database)
+    stream, as_of = scenario
+    configs = ConfigSet((ProgramConfig(timezone=zone),))
+    engine, events = _engine_of([event for _, event in stream], configs)
+    split = round(cut * len(events))
+    engine.apply(events[:split])
+    copy = engine.snapshot()
+    restored = _through_bytes(engine, configs, history=False)
+    before = state.engine_to_data(engine)
+    # then the snapshot is the stored state exactly
+    assert state.engine_to_data(copy) == state.engine_to_data(restored)
+    # when the snapshot and the restored state both go on with the rest of the history
+    copy.apply(events[split:])
+    restored.apply(events[split:])
+    # then they stay equal, and the engine the snapshot was taken of has not changed
+    assert state.engine_to_data(copy) == state.engine_to_data(restored)
+    assert copy.result(as_of) == restored.result(as_of)
+    assert state.engine_to_data(engine) == before

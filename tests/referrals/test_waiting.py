@@ -12,6 +12,7 @@ import pytest
 from django.core.management import call_command
 from django.db import transaction
 
+from partnerhub.core.clock import now
 from partnerhub.referrals.models import EventPartition, ReferralClient, WaitingEvent
 from partnerhub.referrals.selectors import standing as selectors
 from partnerhub.referrals.services import intake, live
@@ -201,6 +202,7 @@ def test_the_worker_releases_what_a_parallel_batch_could_not_see(program, monkey
     # (its transaction did not see the waiting payment: nothing released)
     post(program, dated(partner("p1", "PONE11"), 1, 5))
     post(program, dated(payment("xp", "x.ru", 0, "tariff.company", 12, "10000.00"), 2, 20))
+    WaitingEvent.objects.filter(program=program).update(received_at=now())  # a moment ago
     with monkeypatch.context() as patch:
         patch.setattr(live, "waiting_release", lambda **kwargs: live.Released())
         post(program, dated(client("x1", "x.ru", "PONE11", 0), 2, 10))
@@ -209,6 +211,28 @@ def test_the_worker_releases_what_a_parallel_batch_could_not_see(program, monkey
     with transaction.atomic():
         live.pending_apply(program=program)
     # then the payment has joined P1 (120 points)
+    assert not WaitingEvent.objects.filter(program=program).exists()
+    assert selectors.standing_of(program=program, code="PONE11").points_total == 120
+    assert_live_equals_replay(program, NOW)
+
+
+def test_the_worker_looks_at_recent_waiting_events_and_the_minute_task_at_all(program, monkeypatch):
+    # given X's payment received long ago and still waiting, and X's registration stored by a
+    # batch that ran in parallel (its transaction did not see the waiting payment)
+    post(program, dated(partner("p1", "PONE11"), 1, 5))
+    post(program, dated(payment("xp", "x.ru", 0, "tariff.company", 12, "10000.00"), 2, 20))
+    WaitingEvent.objects.filter(program=program).update(
+        received_at=now() - live.WAITING_SWEEP_RECENT - dt.timedelta(minutes=1)
+    )
+    with monkeypatch.context() as patch:
+        patch.setattr(live, "waiting_release", lambda **kwargs: live.Released())
+        post(program, dated(client("x1", "x.ru", "PONE11", 0), 2, 10))
+    # when the worker runs, it leaves the old waiting payment (it looks at recent ones only)
+    with transaction.atomic():
+        live.pending_apply(program=program)
+    assert WaitingEvent.objects.filter(program=program).count() == 1
+    # then the minute task releases it: the payment joins P1 (120 points)
+    live.partitions_catch_up(program=program)
     assert not WaitingEvent.objects.filter(program=program).exists()
     assert selectors.standing_of(program=program, code="PONE11").points_total == 120
     assert_live_equals_replay(program, NOW)

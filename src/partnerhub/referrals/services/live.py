@@ -132,8 +132,16 @@ CATCH_UP_QUIET = dt.timedelta(seconds=60)
 CATCH_UP_CHUNK = 25
 #: A checkpoint at least every so many events of a partner (late events replay fewer).
 CHECKPOINT_EVERY = 2_000
-#: Checkpoints of a partner kept in memory with the events since them.
-MEMORY_MARKS = 6
+#: The worker's look for waiting events whose client or payment a parallel batch stored covers
+#: the events received this recently (the minute task looks at all of them).
+WAITING_SWEEP_RECENT = dt.timedelta(minutes=10)
+#: Marks of a partner kept in memory with the events since the oldest of them.
+MEMORY_MARKS = 8
+#: An engine copy kept in memory every so many events of a partner (a late event is recomputed
+#: from the copy before it rather than from the last review, up to six months back) ...
+MEMORY_MARK_EVERY = 32
+#: ... and how many of these copies a partner keeps (the newest).
+MEMORY_SNAPSHOTS = 4
 
 
 def to_us(moment: dt.datetime) -> int:
@@ -170,33 +178,80 @@ class _Live:
     written_clients: dict[Any, tuple[Any, ...]] | None = None
 
 
-class _Memory:
-    """The last few checkpoints (time, position in ``events``, encoded engine) and the events
-    applied since the oldest of them."""
+class _Mark:
+    """A point the partner's engine can be restored to: the state with every event and review
+    before ``at_us`` applied (a review at ``at_us`` and the events at it are not), and the
+    position in ``_Memory.events`` of the first event after it. The state is an engine copy
+    (``snapshot``: restored by copying it again, several times faster than decoding), the
+    encoded checkpoint (``blob``), or neither for the empty engine at ``MIN_KEY``."""
 
-    __slots__ = ("events", "marks")
+    __slots__ = ("at_us", "blob", "index", "snapshot")
+
+    def __init__(
+        self, at_us: int, index: int, blob: bytes | None, snapshot: Engine | None = None
+    ) -> None:
+        self.at_us = at_us
+        self.index = index
+        self.blob = blob
+        self.snapshot = snapshot
+
+    def engine(self, configs: ConfigSet) -> Engine:
+        """The engine as it was at this mark (a new object each time)."""
+        if self.snapshot is not None:
+            engine = self.snapshot.snapshot()
+            engine.configs = configs
+            return engine
+        if self.blob is not None:  # encoded by this process (or read and checked by it)
+            return _engine_from_blob(self.blob, configs)
+        return Engine(configs)
+
+
+class _Memory:
+    """The last few marks of a partner's engine (checkpoints before reviews, and engine copies
+    every ``MEMORY_MARK_EVERY`` events) and the events applied since the oldest of them: a late
+    event after one of them is recomputed from it without reading the database."""
+
+    __slots__ = ("events", "marks", "since_mark")
 
     def __init__(self, start: int = MIN_KEY, blob: bytes | None = None) -> None:
         self.events: list[Event] = []
-        self.marks: list[tuple[int, int, bytes | None]] = [(start, 0, blob)]
+        self.marks: list[_Mark] = [_Mark(start, 0, blob)]
+        self.since_mark = 0
 
-    def mark(self, at_us: int, blob: bytes) -> None:
-        self.marks.append((at_us, len(self.events), blob))
+    def mark(self, at_us: int, blob: bytes | None, engine: Engine) -> None:
+        """A mark at ``at_us`` of ``engine`` as it is now (``blob``: its encoding, when made
+        for a checkpoint). The mark a recomputation restarted from is not made again."""
+        self.since_mark = 0
+        last = self.marks[-1]
+        if last.at_us == at_us and last.index == len(self.events):
+            last.blob = last.blob or blob
+            if last.snapshot is not None or last.blob is not None:
+                return
+        self.marks.append(_Mark(at_us, len(self.events), blob, engine.snapshot()))
+        copies = [m for m in self.marks if m.snapshot is not None]
+        for old in copies[: len(copies) - MEMORY_SNAPSHOTS]:
+            old.snapshot = None  # the oldest copies go first; a copy with no blob goes whole
+        self.marks = [
+            m for n, m in enumerate(self.marks) if n == 0 or m.blob is not None or m.snapshot
+        ]
         if len(self.marks) > MEMORY_MARKS:
-            cut = self.marks[1][1]
+            cut = self.marks[1].index
             self.events = self.events[cut:]
-            self.marks = [(t, i - cut, b) for t, i, b in self.marks[1:]]
+            for kept in self.marks[1:]:
+                kept.index -= cut
+            self.marks = self.marks[1:]
 
-    def point_for(self, us: int) -> tuple[int, bytes | None, list[Event]] | None:
-        """The latest mark at or before ``us``: its time, blob and the events after it; the
-        memory is cut back to that mark (what follows is applied again)."""
+    def point_for(self, us: int) -> tuple[_Mark, list[Event]] | None:
+        """The latest mark at or before ``us`` and the events after it; the memory is cut back
+        to that mark (what follows is applied again, and marked again)."""
         for number in range(len(self.marks) - 1, -1, -1):
-            at_us, index, blob = self.marks[number]
-            if at_us <= us:
-                after = self.events[index:]
-                self.events = self.events[:index]
-                self.marks = self.marks[:number]
-                return at_us, blob, after
+            found = self.marks[number]
+            if found.at_us <= us:
+                after = self.events[found.index :]
+                self.events = self.events[: found.index]
+                self.marks = self.marks[: number + 1]
+                self.since_mark = 0
+                return found, after
         return None
 
 
@@ -345,35 +400,74 @@ class _Run:
                     )
                 )
                 if self.live.memory is not None:
-                    self.live.memory.mark(review, blob)
+                    self.live.memory.mark(review, blob, engine)
                 self.live.since_checkpoint = 0
             engine.advance_all(review)
 
-    def _checkpoint_every(self, event: Event) -> None:
-        """A checkpoint every ``CHECKPOINT_EVERY`` events too (a partner whose reviews are far
-        apart, or a code with no partner at all), at a time no applied event shares."""
+    def _mark_due(self, mark_every: int) -> bool:
+        """Whether a checkpoint (every ``CHECKPOINT_EVERY`` events: a partner whose reviews
+        are far apart, or a code with no partner at all) or an engine copy in memory (every
+        ``mark_every``) is due before the next event."""
         live = self.live
-        if live.since_checkpoint < CHECKPOINT_EVERY or event.us <= live.engine.last_key[0]:
-            return
-        blob = _engine_blob(live.engine)
-        self.checkpoints.append(
-            StateCheckpoint(program=self.program, partner=self.code, at_us=event.us, state=blob)
+        memory = live.memory
+        return live.since_checkpoint >= CHECKPOINT_EVERY or (
+            memory is not None and memory.since_mark >= mark_every
         )
+
+    def _checkpoint_every(self, event: Event) -> None:
+        """The checkpoint or copy ``_mark_due`` asked for, at ``event.us``: called with every
+        review before ``event.us`` applied and none at it, at a time no applied event shares
+        (what a mark means, see ``_Mark``; otherwise it waits for the next event)."""
+        live = self.live
+        if event.us <= live.engine.last_key[0]:
+            return
+        blob = None
+        if live.since_checkpoint >= CHECKPOINT_EVERY:
+            blob = _engine_blob(live.engine)
+            self.checkpoints.append(
+                StateCheckpoint(program=self.program, partner=self.code, at_us=event.us, state=blob)
+            )
+            live.since_checkpoint = 0
         if live.memory is not None:
-            live.memory.mark(event.us, blob)
-        live.since_checkpoint = 0
+            live.memory.mark(event.us, blob, live.engine)
 
     def apply(self, events: Iterable[Event]) -> None:
-        engine = self.live.engine
+        """Feed the events (in time order, after what was applied), passing reviews and
+        making marks on the way; the events between two of these go to the engine at once."""
+        live = self.live
+        engine = live.engine
+        memory = live.memory
+        keep = self.keep
+        mark_every = _mark_every(engine)
+        review = engine.next_review_us()
+        run: list[Event] = []
+        fed = False
         for event in events:
-            self._to(event.us)
-            if self.keep:
-                self._checkpoint_every(event)
-            engine.apply((event,))
-            self.live.since_checkpoint += 1
-            self.live.before_advance = None
-            if self.live.memory is not None:
-                self.live.memory.events.append(event)
+            fed = True
+            us = event.us
+            if (review is not None and review <= us) or (keep and self._mark_due(mark_every)):
+                if run:
+                    engine.apply(run)
+                    run = []
+                if keep:
+                    self._to(us - 1)
+                    self._checkpoint_every(event)
+                    mark_every = _mark_every(engine)
+                self._to(us)
+                review = engine.next_review_us()
+            run.append(event)
+            live.since_checkpoint += 1
+            if memory is not None:
+                memory.events.append(event)
+                memory.since_mark += 1
+            if event.type == "partner.registered":  # a partner (and its reviews) from now on
+                engine.apply(run)
+                run = []
+                review = engine.next_review_us()
+        if run:
+            engine.apply(run)
+        if fed:
+            live.before_advance = None
 
     def advance(self, us: int) -> None:
         """Move time on to ``us`` with no events: reviews and expiries. No checkpoints: an
@@ -384,6 +478,13 @@ class _Run:
         if self.live.before_advance is None:
             self.live.before_advance = _engine_blob(engine)
         engine.advance_all(us)
+
+
+def _mark_every(engine: Engine) -> int:
+    """How many events apart the engine copies in memory are: ``MEMORY_MARK_EVERY``, and
+    further apart for a large partner (a copy costs in proportion to its clients and payments:
+    this keeps the cost of copying a constant share of applying events)."""
+    return max(MEMORY_MARK_EVERY, (len(engine.clients) + len(engine.payments)) // 2)
 
 
 def _fresh(live: _Live, row: PartnerState) -> bool:
@@ -629,20 +730,15 @@ def partitions_apply(*, program: Program, new_events: dict[str, list[Event]]) ->
             late = True
             point = live.memory.point_for(first.us) if live.memory is not None else None
             if point is not None:
-                start, blob, after = point
+                mark, after = point
+                start, blob = mark.at_us, mark.blob
                 replay = in_order([*after, *events])
-                # blobs in memory were encoded by this process (or read and checked by it)
-                live.engine = (
-                    _engine_from_blob(blob, configs) if blob is not None else Engine(configs)
-                )
+                live.engine = mark.engine(configs)
                 writer.checkpoint_clears.append((program.pk, code, start))
             else:
                 live.engine, start, blob = _restore(program, code, first.us, configs)
                 replay = _stored_events(program, code, start)
                 live.memory = _Memory(start, blob)
-            assert live.memory is not None
-            if point is not None:
-                live.memory.marks.append((start, len(live.memory.events), blob))
             restart = (start, False)
             reuse = (start, blob) if blob is not None else None
             live.since_checkpoint = 0
@@ -939,11 +1035,16 @@ def _referents(
     return found
 
 
-def waiting_sweep(*, program: Program) -> Released:
-    """Release every waiting event whose client, payment or promo code has arrived (the
-    worker's catch-up: a registration stored in parallel with an event naming it, each
-    transaction not seeing the other's rows)."""
+def waiting_sweep(*, program: Program, since: dt.datetime | None = None) -> Released:
+    """Release every waiting event (received ``since``, when given) whose client, payment or
+    promo code has arrived (the worker's catch-up: a registration stored in parallel with an
+    event naming it, each transaction not seeing the other's rows). The worker looks at the
+    events received in the last ``WAITING_SWEEP_RECENT`` only (a parallel batch is that
+    recent: the look costs in proportion to them, not to the whole history); the minute task
+    at all of them."""
     waiting = WaitingEvent.objects.filter(program=program, dropped_at__isnull=True)
+    if since is not None:
+        waiting = waiting.filter(received_at__gte=since)
     if not waiting.exists():
         return Released()
     clients = waiting.filter(
@@ -1055,7 +1156,7 @@ def _pending_drain(program: Program) -> None:
         or WaitingEvent.objects.filter(program=program, dropped_at__isnull=True).exists()
     ):
         with transaction.atomic():
-            pending_apply(program=program)
+            pending_apply(program=program, sweep_all=True)
 
 
 def pending_apply(
@@ -1064,13 +1165,15 @@ def pending_apply(
     events: Sequence[Event] = (),
     partition: dict[str, str] | None = None,
     rebuild: Iterable[str] = (),
+    sweep_all: bool = False,
 ) -> int:
     """Apply, in this transaction, every event waiting for the worker, then ``events`` (stored
     in this transaction, partitioned by ``partition``), and rebuild the partners in
     ``rebuild`` and those left by waiting batches. Returns the number of events applied.
 
     The worker's task (``referrals.apply``) calls it with nothing (it also releases waiting
-    events whose client or payment was stored by a parallel batch, ``waiting_sweep``); intake
+    events whose client or payment was stored by a parallel batch, ``waiting_sweep``: those
+    received recently, or all of them with ``sweep_all``, as the minute task does); intake
     with its batch when it applies in the request. A stored event is applied exactly once:
     here, after it left ``PendingEvent`` (replays of stored events pass over those still waiting).
     """
@@ -1078,7 +1181,9 @@ def pending_apply(
     taken, rebuild_more = _pending_take(program)
     partition = partition or {}
     if not events:  # the worker: release what a parallel batch's events wait for
-        released = waiting_sweep(program=program)
+        released = waiting_sweep(
+            program=program, since=None if sweep_all else now() - WAITING_SWEEP_RECENT
+        )
         events, partition = released.events, released.partition
     by_partition: dict[str, list[Event]] = {}
     if taken:
