@@ -495,3 +495,36 @@ def test_a_late_activity_before_the_activation_moves_the_activation_back(program
     assert row.active_at == T0 + dt.timedelta(5)
     for moment in (T0 + dt.timedelta(6), NOW):
         assert_live_equals_replay(program, moment)
+
+
+@pytest.mark.parametrize("snapshots, marks", [(1, 2), (2, 3), (3, 8), (8, 3)])
+def test_every_mark_kept_in_memory_restores_the_engine_it_marked(monkeypatch, snapshots, marks):
+    # given a partner's engine fed 40 events one by one, with a mark before every third event
+    # (every fifth one also encoded, as a checkpoint is), and fewer copies and marks kept
+    from partnerhub.referrals.engine import Engine, in_order, parse_event
+    from partnerhub.referrals.engine.state import engine_to_data
+
+    monkeypatch.setattr(live, "MEMORY_SNAPSHOTS", snapshots)
+    monkeypatch.setattr(live, "MEMORY_MARKS", marks)
+    raw = [partner("p1", "AB12CD")] + [
+        client(f"c{i}", f"c{i}.ru", "AB12CD", 1 + i)
+        if i % 2 == 0
+        else activity(f"a{i}", f"c{i - 1}.ru", 1.5 + i)
+        for i in range(39)
+    ]
+    events = in_order([parse_event(e, n) for n, e in enumerate(raw)])
+    engine, memory = Engine(), live._Memory()
+    for n, event in enumerate(events):
+        if n and n % 3 == 0:
+            blob = live._engine_blob(engine) if n % 5 == 0 else None
+            memory.mark(event.us, blob, engine)
+        engine.apply([event])
+        memory.events.append(event)
+        # then at every step each mark kept restores the engine as it was there: with the
+        # events kept after it, it makes the engine of now
+        assert len(memory.marks) <= marks
+        assert sum(m.snapshot is not None for m in memory.marks) <= snapshots
+        for mark in memory.marks:
+            restored = mark.engine(engine.configs)
+            restored.apply(memory.events[mark.index :])
+            assert engine_to_data(restored, history=False) == engine_to_data(engine, history=False)

@@ -396,3 +396,25 @@ def test_an_engine_snapshot_is_its_stored_state_and_shares_nothing_that_changes(
     assert state.engine_to_data(copy) == state.engine_to_data(restored)
     assert copy.result(as_of) == restored.result(as_of)
     assert state.engine_to_data(engine) == before
+
+
+def test_recompute_rebuilds_an_unreadable_state_once(program, tmp_path, monkeypatch):
+    # given a partner's state and checkpoints replaced in the database by a forged pickle
+    intake.events_ingest(program=program, objs=_history(), received_at=NOW)
+    marker = tmp_path / "ran"
+    _forge_states(program, forged_pickle(marker))
+    replays = []
+    stored_events = live._stored_events
+    monkeypatch.setattr(
+        live, "_stored_events", lambda *a, **k: replays.append(a[1]) or stored_events(*a, **k)
+    )
+    # when staff recompute the program
+    assert live.recompute(program=program) == 1
+    # then the partner's events were read once (not a restore of the old state first), nothing
+    # ran, and the state is right and stored again as data
+    assert replays == ["AB12CD"]
+    assert not marker.exists()
+    monkeypatch.undo()
+    assert_live_equals_replay(program, NOW)
+    saved = bytes(PartnerState.objects.get(program=program, partner="AB12CD").state)
+    assert state.state_decode(saved)["format"] == live.LIVE_FORMAT

@@ -203,6 +203,8 @@ class _Mark:
             return engine
         if self.blob is not None:  # encoded by this process (or read and checked by it)
             return _engine_from_blob(self.blob, configs)
+        if self.at_us != MIN_KEY:  # pragma: no cover - ``_Memory.mark`` drops such marks
+            raise RuntimeError("a referral state mark with no state")
         return Engine(configs)
 
 
@@ -229,17 +231,19 @@ class _Memory:
                 return
         self.marks.append(_Mark(at_us, len(self.events), blob, engine.snapshot()))
         copies = [m for m in self.marks if m.snapshot is not None]
-        for old in copies[: len(copies) - MEMORY_SNAPSHOTS]:
-            old.snapshot = None  # the oldest copies go first; a copy with no blob goes whole
-        self.marks = [
-            m for n, m in enumerate(self.marks) if n == 0 or m.blob is not None or m.snapshot
-        ]
-        if len(self.marks) > MEMORY_MARKS:
-            cut = self.marks[1].index
+        for old in copies[: max(0, len(copies) - MEMORY_SNAPSHOTS)]:
+            old.snapshot = None  # the oldest copies go first; a mark left with nothing goes
+        kept = [
+            m
+            for m in self.marks
+            if m.snapshot is not None or m.blob is not None or m.at_us == MIN_KEY
+        ][-MEMORY_MARKS:]
+        cut = kept[0].index  # the events before the oldest mark kept are not needed
+        if cut:
             self.events = self.events[cut:]
-            for kept in self.marks[1:]:
-                kept.index -= cut
-            self.marks = self.marks[1:]
+            for m in kept:
+                m.index -= cut
+        self.marks = kept
 
     def point_for(self, us: int) -> tuple[_Mark, list[Event]] | None:
         """The latest mark at or before ``us`` and the events after it; the memory is cut back
@@ -808,21 +812,20 @@ def _count_dormant_payments(program: Program, dormant: dict[str, list[Event]]) -
 
 def partition_recompute(*, program: Program, code: str) -> None:
     """Rebuild one partner's state from all its stored events (a move between partitions,
-    the recompute button)."""
+    the recompute button). The stored state is not read: what is kept beside the engine (the
+    ledger postings, the level changes told) is read back from where it was written, so a
+    state this release cannot read is rebuilt once, not first restored and then rebuilt."""
     configs = config_set(program)
     row = _lock_states(program, [code]).get(code)
-    old, _checkpoints = _current(program, code, row, configs, take=True)
+    _CACHE.pop((program.pk, code), None)  # this process's copy is replaced on commit
     StateCheckpoint.objects.filter(program=program, partner=code).delete()
     live = _Live(
-        Engine(configs),
-        posted=old.posted,
-        corrections=old.corrections,
-        notified_levels=old.notified_levels,
-        generation=old.generation + 1,
+        Engine(configs), generation=(row.generation if row is not None else 0) + 1, memory=_Memory()
     )
+    _bookkeeping(program, code, live)
     run = _Run(program, code, live)
     run.apply(_stored_events(program, code, MIN_KEY))
-    run.advance(max(to_us(now()), old.engine.horizon_us))
+    run.advance(max(to_us(now()), row.horizon_us if row is not None else MIN_KEY))
     writer = _Writer(program, _organisations(program, [code]))
     writer.add(code, row, live, run.checkpoints, None, persist=True, restart=(MIN_KEY, False))
     writer.flush()
