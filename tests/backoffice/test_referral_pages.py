@@ -321,7 +321,10 @@ def test_jsonl_import_reports_accepted_duplicates_and_rejected_lines(partners, l
     assert StoredEvent.objects.filter(event_id="i1", source="file").exists()
     assert not EventRejection.objects.filter(event_id="i2").exists()
     body = text(response)
-    assert "Принято: 2, повторов: 1, отклонено: 2." in body
+    waiting_one = "(из них ждут клиента, платёж или промокод: 1)"
+    assert f"Принято: 2 {waiting_one}, повторов: 1, отклонено: 2." in body
+    assert reverse("backoffice:referral_waiting") in body  # where the waiting one is listed
+    assert "Импорт: принято 2 (из них ждут 1), повторов 1, отклонено 2." in body
 
 
 def test_an_import_without_a_file_is_refused(partners, login_as):

@@ -501,8 +501,13 @@ def events_import(request: HttpRequest) -> HttpResponse:
     result = import_jsonl(program=program, data=form.cleaned_data["file"].read())
     messages.success(
         request,
-        _("Импорт: принято %(a)d, повторов %(d)d, отклонено %(r)d.")
-        % {"a": result["accepted"], "d": result["duplicates"], "r": result["rejected_count"]},
+        _("Импорт: принято %(a)d (из них ждут %(w)d), повторов %(d)d, отклонено %(r)d.")
+        % {
+            "a": result["accepted"],
+            "w": result["waiting"],
+            "d": result["duplicates"],
+            "r": result["rejected_count"],
+        },
     )
     return _events_page(request, program, ImportForm(), result=result)
 
