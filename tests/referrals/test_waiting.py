@@ -236,3 +236,41 @@ def test_the_worker_looks_at_recent_waiting_events_and_the_minute_task_at_all(pr
     assert not WaitingEvent.objects.filter(program=program).exists()
     assert selectors.standing_of(program=program, code="PONE11").points_total == 120
     assert_live_equals_replay(program, NOW)
+
+
+def test_a_client_registered_by_two_parallel_batches_goes_to_its_first_registration(
+    program, monkeypatch
+):
+    # given P1 and P2, and X registered on 02-10 with P2's code by one batch
+    post(program, dated(partner("p1", "PONE11"), 1, 5), dated(partner("p2", "PTWO22"), 1, 6))
+    post(program, dated(client("x2", "x.ru", "PTWO22", 0), 2, 10))
+    # when a batch running in parallel (its transaction began before that one committed, so
+    # it does not see X) registers X on 02-01 with P1's code, and X pays
+    resolver = intake._Resolver
+    hidden = []
+
+    def blind(program, events):
+        found = resolver(program, events)
+        if not hidden:  # the first attempt only: a retry begins after the other committed
+            hidden.append(found.client_partition.pop("x.ru", None))
+            found.client_first.pop("x.ru", None)
+        return found
+
+    monkeypatch.setattr(intake, "_Resolver", blind)
+    result = post(
+        program,
+        dated(client("x1", "x.ru", "PONE11", 0), 2, 1),
+        dated(payment("xp", "x.ru", 0, "tariff.company", 12, "10000.00"), 2, 20),
+    )
+    # then the batch was retried and X, with its payment, belongs to P1 as in the replay
+    assert hidden == ["PTWO22"]
+    assert (result.accepted, result.rejected) == (2, [])
+    assert ReferralClient.objects.get(program=program, client="x.ru").partition == "PONE11"
+    assert set(
+        EventPartition.objects.filter(program=program, client="x.ru").values_list(
+            "partner", flat=True
+        )
+    ) == {"PONE11"}
+    assert selectors.standing_of(program=program, code="PONE11").clients == 1
+    assert selectors.standing_of(program=program, code="PTWO22").clients == 0
+    assert_live_equals_replay(program, NOW)

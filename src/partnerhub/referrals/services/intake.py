@@ -124,6 +124,8 @@ class _Batch:
     moves: list[tuple[str, str, str]] = field(default_factory=list)
     #: stored clients whose first registration is now an earlier one of this batch
     earlier: dict[str, Event] = field(default_factory=dict)
+    #: clients this batch's transaction found stored when it began
+    known_clients: set[str] = field(default_factory=set)
 
 
 def _future_limit(moment: dt.datetime) -> int:
@@ -283,6 +285,7 @@ def _partition(batch: _Batch, events: list[Event]) -> list[Event]:
     Registrations and promo codes first (their effect is decided by their times, not by the
     order of arrival), then what names clients, then refunds (which name payments)."""
     resolver = _Resolver(batch.program, events)
+    batch.known_clients = set(resolver.client_partition)
     for event in events:
         if event.type == "partner.registered":
             code = event.data["partner"]
@@ -454,6 +457,7 @@ def _store(batch: _Batch, events: list[Event], waiting: list[Event]) -> None:
         ],
         conflict=["program_id", "client"],
     )
+    _check_new_clients(batch, first_registrations)
     insert_rows(
         EventRejection,
         [
@@ -482,6 +486,29 @@ def _store(batch: _Batch, events: list[Event], waiting: list[Event]) -> None:
             for r in batch.rejected
         ],
     )
+
+
+class ParallelRegistration(IntegrityError):
+    """A batch running in parallel registered a client this batch took for new: this batch is
+    retried (``events_ingest``) and then sees that registration."""
+
+
+def _check_new_clients(batch: _Batch, first_registrations: dict[str, Event]) -> None:
+    """Refuse the batch when a client it registers as new was stored meanwhile by a batch in
+    parallel (its row was inserted by the other transaction, which this one did not see when
+    it partitioned): on PostgreSQL the insert above waited for that transaction to commit, so
+    the row is visible now. Retried, the batch partitions the client's events by its first
+    registration of both, as a replay does."""
+    new = {c: e for c, e in first_registrations.items() if c not in batch.known_clients}
+    if not new:
+        return
+    for chunk in _chunks(sorted(new)):
+        for client, partition, registered_at in ReferralClient.objects.filter(
+            program=batch.program, client__in=chunk
+        ).values_list("client", "partition", "registered_at"):
+            event = new[client]
+            if partition != batch.partition[event.id] or registered_at != event.at:
+                raise ParallelRegistration(f"client {client} was registered by a parallel batch")
 
 
 def _first_reason(event: Event) -> str:
