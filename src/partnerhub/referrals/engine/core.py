@@ -222,33 +222,14 @@ class Engine:
         """A copy of the state that shares nothing mutable with this engine, without the
         history lists (grants, bonuses, level changes, reviews, revocations made so far): what
         ``engine_from_data(engine_to_data(self, history=False))`` gives, several times faster,
-        for the live layer's checkpoints kept in memory. Immutable values (times, amounts,
-        strings, frozen records) are shared; a grant shared by an expiry heap and a payment stays
-        shared in the copy."""
+        for the live layer's checkpoints kept in memory. Values never changed in place are
+        shared: times, amounts, strings, frozen records, and grants (a refund puts a new grant
+        in place of the one it takes back, ``_revoked``)."""
         new = Engine.__new__(Engine)
         new.configs = self.configs
         new.last_key = self.last_key
         new.horizon_us = self.horizon_us
         new.rejected = list(self.rejected)
-        grants: dict[int, Grant] = {}
-
-        def grant_of(g: Grant) -> Grant:
-            found = grants.get(id(g))
-            if found is None:
-                found = grants[id(g)] = Grant(
-                    g.event_id,
-                    g.at,
-                    g.points,
-                    g.expires_at,
-                    g.cause,
-                    g.client,
-                    g.config_version,
-                    g.payment,
-                    g.revoked_at,
-                    g.revoked_by,
-                )
-            return found
-
         new_partner = _Partner.__new__
         partners: dict[str, _Partner] = {}
         for code, p in self.partners.items():
@@ -261,7 +242,7 @@ class Engine:
                 p.points_total,
             )
             q.accrued, q.clients, q.active_clients = p.accrued, p.clients, p.active_clients
-            q.heap = [(expires_us, seq, grant_of(g)) for expires_us, seq, g in p.heap]
+            q.heap = list(p.heap)  # grants are never changed (a refund replaces them)
             q.seq, q.review_months = p.seq, p.review_months
             q.next_review, q.next_review_us = p.next_review, p.next_review_us
             q.grants, q.bonuses, q.levels, q.reviews, q.revocations = [], [], [], [], []
@@ -292,7 +273,7 @@ class Engine:
             copy = new_payment(_Payment)
             copy.client = clients[pay.client.id]
             copy.us = pay.us
-            copy.grant = None if pay.grant is None else grant_of(pay.grant)
+            copy.grant = pay.grant
             copy.reward, copy.refunded = pay.reward, pay.refunded
             payments[payment_id] = copy
         new.payments = payments
@@ -679,9 +660,8 @@ class Engine:
         config = self._config(event.us)
         grant = payment.grant
         if grant is not None:
-            grant.revoked_at = event.at
-            grant.revoked_by = event.id
-            partner.revocations.append(grant)
+            revoked = _revoked(partner, payment, grant, event)
+            partner.revocations.append(revoked)
             if (grant.expires_at - EPOCH) // ONE_US > event.us:
                 partner.active -= grant.points
             partner.points_total -= grant.points
@@ -784,6 +764,36 @@ class Engine:
             next_review=partner.next_review.astimezone(partner.reg_at.tzinfo),
             registered_at=partner.reg_at,
         )
+
+
+def _revoked(partner: _Partner, payment: _Payment, grant: Grant, event: Event) -> Grant:
+    """The grant taken back by a refund: a new object put where the old one was (the payment,
+    the expiry heap, the partner's list of grants), never the old one changed, so that the
+    copies of the engine (``Engine.snapshot``) can share grants."""
+    revoked = Grant(
+        grant.event_id,
+        grant.at,
+        grant.points,
+        grant.expires_at,
+        grant.cause,
+        grant.client,
+        grant.config_version,
+        grant.payment,
+        event.at,
+        event.id,
+    )
+    payment.grant = revoked
+    heap = partner.heap
+    for number, (expires_us, seq, held) in enumerate(heap):
+        if held is grant:  # same keys: the heap's order holds
+            heap[number] = (expires_us, seq, revoked)
+            break
+    grants = partner.grants
+    for number in range(len(grants) - 1, -1, -1):
+        if grants[number] is grant:
+            grants[number] = revoked
+            break
+    return revoked
 
 
 _STATE = (
