@@ -24,7 +24,9 @@ class Grant:
     """Points granted (баллы): active from ``at`` until ``expires_at`` (exclusive).
 
     ``revoked_at`` is set when a refund takes the points back; they stop being active then.
-    ``cause`` is ``activation``, ``payment`` or ``adjustment``.
+    The engine never changes a grant in place: a refund puts a revoked copy where the grant was
+    (copies of the engine share grants, ``Engine.snapshot``). ``cause`` is ``activation``,
+    ``payment`` or ``adjustment``.
     """
 
     event_id: str
