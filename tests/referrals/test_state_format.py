@@ -386,16 +386,30 @@ def test_an_engine_snapshot_is_its_stored_state_and_shares_nothing_that_changes(
     engine.apply(events[:split])
     copy = engine.snapshot()
     restored = _through_bytes(engine, configs, history=False)
-    before = state.engine_to_data(engine)
+    at_split = state.engine_to_data(restored)
     # then the snapshot is the stored state exactly
-    assert state.engine_to_data(copy) == state.engine_to_data(restored)
-    # when the snapshot and the restored state both go on with the rest of the history
+    assert state.engine_to_data(copy) == at_split
+    # when the engine the snapshot was taken of goes on with the rest of the history (it
+    # changes clients and payments the snapshot shares with it: copy on write)
+    engine.apply(events[split:])
+    # then the snapshot has not changed
+    assert state.engine_to_data(copy) == at_split
+    # when a copy of the snapshot (a restored mark), the snapshot itself and the restored
+    # state all go on with the rest of the history
+    again = copy.snapshot()
+    again.apply(events[split:])
+    assert state.engine_to_data(copy) == at_split
     copy.apply(events[split:])
     restored.apply(events[split:])
-    # then they stay equal, and the engine the snapshot was taken of has not changed
-    assert state.engine_to_data(copy) == state.engine_to_data(restored)
-    assert copy.result(as_of) == restored.result(as_of)
-    assert state.engine_to_data(engine) == before
+    # then they all equal the engine that went on, and each other
+    after = state.engine_to_data(restored)
+    assert state.engine_to_data(copy) == after
+    assert state.engine_to_data(again) == after
+    assert state.engine_to_data(engine, history=False) == state.engine_to_data(
+        restored, history=False
+    )
+    assert copy.result(as_of) == restored.result(as_of) == again.result(as_of)
+    assert copy.result(as_of, history=False) == engine.result(as_of, history=False)
 
 
 def test_recompute_rebuilds_an_unreadable_state_once(program, tmp_path, monkeypatch):

@@ -201,6 +201,13 @@ class Engine:
     state before it.
     """
 
+    #: Copy on write (``snapshot``): whether this engine may change every client and payment
+    #: object it holds in place (an engine nobody copied), else the ids of those it made or
+    #: copied since (the others are shared with a copy of it and are copied before a change).
+    _owns_all = True
+    _own_clients: set[str]
+    _own_payments: set[str]
+
     def __init__(self, configs: ConfigSet | None = None) -> None:
         self.configs = configs or ConfigSet()
         self.partners: dict[str, _Partner] = {}
@@ -219,12 +226,16 @@ class Engine:
             setattr(self, name, value)
 
     def snapshot(self) -> Engine:
-        """A copy of the state that shares nothing mutable with this engine, without the
-        history lists (grants, bonuses, level changes, reviews, revocations made so far): what
-        ``engine_from_data(engine_to_data(self, history=False))`` gives, several times faster,
-        for the live layer's checkpoints kept in memory. Values never changed in place are
-        shared: times, amounts, strings, frozen records, and grants (a refund puts a new grant
-        in place of the one it takes back, ``_revoked``)."""
+        """A copy of the state, without the history lists (grants, bonuses, level changes,
+        reviews, revocations made so far): what ``engine_from_data(engine_to_data(self,
+        history=False))`` gives, many times faster, for the live layer's checkpoints kept in
+        memory. The partners and promo codes (a partition has one partner, a few codes) are
+        copied; the clients and payments (thousands for a large partner) are shared, copy on
+        write: from now on neither engine changes a shared one in place, each copies it first
+        (``_client_own``, ``_payment_own``), so a copy costs in proportion to what changes
+        after it, not to the state. Values never changed in place are shared too: times,
+        amounts, strings, frozen records, and grants (a refund puts a new grant in place of
+        the one it takes back, ``_revoked``)."""
         new = Engine.__new__(Engine)
         new.configs = self.configs
         new.last_key = self.last_key
@@ -248,35 +259,12 @@ class Engine:
             q.grants, q.bonuses, q.levels, q.reviews, q.revocations = [], [], [], [], []
             partners[code] = q
         new.partners = partners
-        new_client = _Client.__new__
-        clients: dict[str, _Client] = {}
-        for key, c in self.clients.items():
-            d = new_client(_Client)
-            d.id, d.reg_at, d.reg_us, d.partner = c.id, c.reg_at, c.reg_us, c.partner
-            d.candidate, d.reason, d.active_at, d.lines = (
-                c.candidate,
-                c.reason,
-                c.active_at,
-                set(c.lines),
-            )
-            d.first_paid, d.payments, d.paid = c.first_paid, c.payments, c.paid
-            d.reg_day, d.last_active_day, d.reward_until = (
-                c.reg_day,
-                c.last_active_day,
-                (c.reward_until),
-            )
-            clients[key] = d
-        new.clients = clients
-        new_payment = _Payment.__new__
-        payments: dict[str, _Payment] = {}
-        for payment_id, pay in self.payments.items():
-            copy = new_payment(_Payment)
-            copy.client = clients[pay.client.id]
-            copy.us = pay.us
-            copy.grant = pay.grant
-            copy.reward, copy.refunded = pay.reward, pay.refunded
-            payments[payment_id] = copy
-        new.payments = payments
+        new.clients = dict(self.clients)
+        new.payments = dict(self.payments)
+        for engine in (self, new):  # everything is shared now
+            engine._owns_all = False
+            engine._own_clients = set()
+            engine._own_payments = set()
         new_promo = _Promo.__new__
         promos: dict[str, _Promo] = {}
         for key, pr in self.promos.items():
@@ -286,6 +274,46 @@ class Engine:
             promos[key] = other
         new.promos = promos
         return new
+
+    def _client_own(self, client: _Client) -> _Client:
+        """``client`` as this engine may change it: itself, or a copy put in its place when
+        it is shared with a copy of the engine (``snapshot``). A payment keeps pointing to the
+        client object it was made with: it reads only what never changes (id, partner)."""
+        if self._owns_all or client.id in self._own_clients:
+            return client
+        copy = _Client.__new__(_Client)
+        copy.id, copy.reg_at, copy.reg_us, copy.partner = (
+            client.id,
+            client.reg_at,
+            client.reg_us,
+            client.partner,
+        )
+        copy.candidate, copy.reason, copy.active_at = (
+            client.candidate,
+            client.reason,
+            client.active_at,
+        )
+        copy.lines = set(client.lines)
+        copy.first_paid, copy.payments, copy.paid = client.first_paid, client.payments, client.paid
+        copy.reg_day, copy.last_active_day, copy.reward_until = (
+            client.reg_day,
+            client.last_active_day,
+            client.reward_until,
+        )
+        self.clients[client.id] = copy
+        self._own_clients.add(client.id)
+        return copy
+
+    def _payment_own(self, payment_id: str, payment: _Payment) -> _Payment:
+        """``payment`` as this engine may change it (see ``_client_own``)."""
+        if self._owns_all or payment_id in self._own_payments:
+            return payment
+        copy = _Payment.__new__(_Payment)
+        copy.client, copy.us, copy.grant = payment.client, payment.us, payment.grant
+        copy.reward, copy.refunded = payment.reward, payment.refunded
+        self.payments[payment_id] = copy
+        self._own_payments.add(payment_id)
+        return copy
 
     # --- feeding -------------------------------------------------------------------------
 
@@ -540,6 +568,8 @@ class Engine:
         client.last_active_day = add_months_to_date(client.reg_day, config.activation_window_months)
         client.reward_until = tz.add_months(event.us, config.reward_window_months)[0]
         self.clients[client_id] = client
+        if not self._owns_all:
+            self._own_clients.add(client_id)
         if client.partner is not None:
             partner = self.partners[client.partner]
             self.advance(partner, event.us)
@@ -560,6 +590,7 @@ class Engine:
             return None
         partner = self.partners[client.partner]
         self.advance(partner, event.us)
+        client = self._client_own(client)
         client.active_at = event.at
         partner.active_clients += 1
         if config.activation_points:
@@ -595,8 +626,11 @@ class Engine:
             if months not in row:
                 allowed = ", ".join(str(m) for m in sorted(row))
                 return f"months must be one of {allowed} for {product}"
+        client = self._client_own(client)
         payment = _Payment(client, event.us)
         self.payments[event.id] = payment
+        if not self._owns_all:
+            self._own_payments.add(event.id)
         client.payments += 1
         client.paid += event.value
         if line is None or client.partner is None:
@@ -651,6 +685,7 @@ class Engine:
             return "refund of unknown payment"
         if payment.refunded:
             return "payment already refunded"
+        payment = self._payment_own(payment_id, payment)
         payment.refunded = True
         client = payment.client
         if client.partner is None:

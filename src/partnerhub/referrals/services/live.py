@@ -136,12 +136,14 @@ CHECKPOINT_EVERY = 2_000
 #: the events received this recently (the minute task looks at all of them).
 WAITING_SWEEP_RECENT = dt.timedelta(minutes=10)
 #: Marks of a partner kept in memory with the events since the oldest of them.
-MEMORY_MARKS = 8
+MEMORY_MARKS = 20
 #: An engine copy kept in memory every so many events of a partner (a late event is recomputed
-#: from the copy before it rather than from the last review, up to six months back) ...
-MEMORY_MARK_EVERY = 32
+#: from the copy before it rather than from the last review, up to six months back; a copy
+#: shares the clients and payments, copy on write, so it costs little even for a large
+#: partner) ...
+MEMORY_MARK_EVERY = 8
 #: ... and how many of these copies a partner keeps (the newest).
-MEMORY_SNAPSHOTS = 4
+MEMORY_SNAPSHOTS = 16
 
 
 def to_us(moment: dt.datetime) -> int:
@@ -442,7 +444,7 @@ class _Run:
         engine = live.engine
         memory = live.memory
         keep = self.keep
-        mark_every = _mark_every(engine)
+        mark_every = MEMORY_MARK_EVERY
         review = engine.next_review_us()
         run: list[Event] = []
         fed = False
@@ -456,7 +458,6 @@ class _Run:
                 if keep:
                     self._to(us - 1)
                     self._checkpoint_every(event)
-                    mark_every = _mark_every(engine)
                 self._to(us)
                 review = engine.next_review_us()
             run.append(event)
@@ -482,13 +483,6 @@ class _Run:
         if self.live.before_advance is None:
             self.live.before_advance = _engine_blob(engine)
         engine.advance_all(us)
-
-
-def _mark_every(engine: Engine) -> int:
-    """How many events apart the engine copies in memory are: ``MEMORY_MARK_EVERY``, and
-    further apart for a large partner (a copy costs in proportion to its clients and payments:
-    this keeps the cost of copying a constant share of applying events)."""
-    return max(MEMORY_MARK_EVERY, (len(engine.clients) + len(engine.payments)) // 2)
 
 
 def _fresh(live: _Live, row: PartnerState) -> bool:
@@ -1048,27 +1042,22 @@ def waiting_sweep(*, program: Program, since: dt.datetime | None = None) -> Rele
     waiting = WaitingEvent.objects.filter(program=program, dropped_at__isnull=True)
     if since is not None:
         waiting = waiting.filter(received_at__gte=since)
-    if not waiting.exists():
+    keys: dict[str, set[str]] = {
+        WaitsFor.CLIENT: set(),
+        WaitsFor.PAYMENT: set(),
+        WaitsFor.PROMO: set(),
+    }
+    for kind, key in waiting.values_list("waits_for", "key"):
+        keys.setdefault(kind, set()).add(key)
+    if not any(keys.values()):
         return Released()
-    clients = waiting.filter(
-        waits_for=WaitsFor.CLIENT,
-        key__in=ReferralClient.objects.filter(program=program).values("client"),
-    )
-    payments = waiting.filter(
-        waits_for=WaitsFor.PAYMENT,
-        key__in=EventPartition.objects.filter(program=program, type="payment").values("event_id"),
-    )
-    promos = waiting.filter(
-        waits_for=WaitsFor.PROMO,
-        key__in=StoredEvent.objects.filter(program=program, type="promo_code.created")
-        .exclude(promo_key="")
-        .values("promo_key"),
-    )
+    # what they wait for is looked up by key (unique indexes), not joined: the waiting rows are
+    # few, the clients and payments many (and a join's plan depends on fresh statistics)
     return waiting_release(
         program=program,
-        clients=clients.values_list("key", flat=True),
-        payments=payments.values_list("key", flat=True),
-        promos=promos.values_list("key", flat=True),
+        clients=keys[WaitsFor.CLIENT],
+        payments=keys[WaitsFor.PAYMENT],
+        promos=keys[WaitsFor.PROMO],
     )
 
 
