@@ -17,16 +17,23 @@ from __future__ import annotations
 import time
 
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, db_task
+from huey.contrib.djhuey import db_periodic_task, db_task, on_startup
 
 from partnerhub.core.audit import system_actor
 from partnerhub.core.delivery import DeliveryReport, deliver_due
 from partnerhub.core.idempotency import idempotency_cleanup
+from partnerhub.core.runtime import tune_gc
 
 #: Deliveries one sweep batch takes; the sweep takes batches until fewer are due.
 SWEEP_BATCH = 200
 #: A sweep stops taking new batches after this long (the next one starts a minute later).
 SWEEP_BUDGET_SECONDS = 50.0
+
+
+@on_startup()  # type: ignore[untyped-decorator]
+def worker_started() -> None:
+    """The worker's process settings (``core.runtime``), once its modules are loaded."""
+    tune_gc()
 
 
 @db_task()  # type: ignore[untyped-decorator]
