@@ -206,6 +206,47 @@ def test_late_events_restart_from_the_engine_copies_kept_in_memory(ledger_commit
         assert_live_equals_replay(program, moment)
 
 
+def test_a_review_checkpoint_is_written_once_its_engine_copy_leaves_the_memory(
+    ledger_committed, monkeypatch
+):
+    # (committed: this process keeps the states in memory once a batch commits)
+    live.cache_clear()
+    program = ProgramFactory(code="referrals")
+    monkeypatch.setattr(live, "MEMORY_MARK_EVERY", 2)
+    monkeypatch.setattr(live, "MEMORY_SNAPSHOTS", 3)
+    # given a partner with twenty clients, then an event after its first review (10 April):
+    # the review's checkpoint is owed, not encoded (a late event may soon change it)
+    base = [partner("p1", "AB12CD")] + [
+        client(f"c{i}", f"c{i}.ru", "AB12CD", 1 + i) for i in range(20)
+    ]
+    intake.events_ingest(program=program, objs=base, received_at=NOW)
+    intake.events_ingest(program=program, objs=[activity("a0", "c0.ru", 95)], received_at=NOW)
+    checkpoints = StateCheckpoint.objects.filter(program=program, partner="AB12CD")
+    assert not checkpoints.exists()
+    # when more events come, one a batch, until the memory drops the review's engine copy
+    for n in range(8):
+        intake.events_ingest(
+            program=program, objs=[activity(f"b{n}", f"c{n}.ru", 96 + n)], received_at=NOW
+        )
+    # then the checkpoint before the review is stored, at the review
+    review = checkpoints.get().at_us
+    assert live.to_us(T0 + dt.timedelta(days=89)) < review < live.to_us(T0 + dt.timedelta(95))
+    # when the process forgets its states and a late event after the review arrives
+    live.cache_clear()
+    read_from = []
+    stored_events = live._stored_events
+    monkeypatch.setattr(
+        live, "_stored_events", lambda *a, **k: read_from.append(a[2]) or stored_events(*a, **k)
+    )
+    late = payment("late", "c3.ru", 96.5, product="tariff.company", months=12)
+    intake.events_ingest(program=program, objs=[late], received_at=NOW)
+    # then the partner is recomputed from that checkpoint, and equals the replay
+    assert read_from[-1] == review
+    monkeypatch.undo()
+    for moment in (T0 + dt.timedelta(96), T0 + dt.timedelta(97), NOW):
+        assert_live_equals_replay(program, moment)
+
+
 def test_refund_after_conversion_like_balance_and_ledger_follow_the_engine(program):
     organisation = OrganisationFactory()
     ReferralPartner.objects.create(

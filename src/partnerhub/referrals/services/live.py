@@ -185,17 +185,33 @@ class _Mark:
     before ``at_us`` applied (a review at ``at_us`` and the events at it are not), and the
     position in ``_Memory.events`` of the first event after it. The state is an engine copy
     (``snapshot``: restored by copying it again, several times faster than decoding), the
-    encoded checkpoint (``blob``), or neither for the empty engine at ``MIN_KEY``."""
+    encoded checkpoint (``blob``), or neither for the empty engine at ``MIN_KEY``. ``owed``:
+    a review's checkpoint the database does not have yet (see ``_Memory.owed``)."""
 
-    __slots__ = ("at_us", "blob", "index", "snapshot")
+    __slots__ = ("at_us", "blob", "index", "owed", "snapshot")
 
     def __init__(
-        self, at_us: int, index: int, blob: bytes | None, snapshot: Engine | None = None
+        self,
+        at_us: int,
+        index: int,
+        blob: bytes | None,
+        snapshot: Engine | None = None,
+        *,
+        owed: bool = False,
     ) -> None:
         self.at_us = at_us
         self.index = index
         self.blob = blob
         self.snapshot = snapshot
+        self.owed = owed
+
+    def encode(self) -> bytes:
+        """The mark's state encoded (a checkpoint's blob), kept with the mark."""
+        if self.blob is None:
+            if self.snapshot is None:  # pragma: no cover - an owed mark keeps its copy
+                raise RuntimeError("a referral state mark with no state")
+            self.blob = _engine_blob(self.snapshot)
+        return self.blob
 
     def engine(self, configs: ConfigSet) -> Engine:
         """The engine as it was at this mark (a new object each time)."""
@@ -213,27 +229,41 @@ class _Mark:
 class _Memory:
     """The last few marks of a partner's engine (checkpoints before reviews, and engine copies
     every ``MEMORY_MARK_EVERY`` events) and the events applied since the oldest of them: a late
-    event after one of them is recomputed from it without reading the database."""
+    event after one of them is recomputed from it without reading the database.
 
-    __slots__ = ("events", "marks", "since_mark")
+    A review's checkpoint is owed rather than encoded at once (``owed``): events arriving out
+    of order often come before a review just passed, and the checkpoint would be encoded,
+    deleted and encoded again with every batch. It is encoded when its engine copy leaves the
+    memory (``MEMORY_SNAPSHOTS`` newer ones were made) or when the state itself is saved
+    (``take_owed``), and written with the batch that encodes it (``ready``). One lost with
+    the memory (the process stopped) costs only time: a late event before the next review is
+    then recomputed from the checkpoint before it."""
+
+    __slots__ = ("events", "marks", "ready", "since_mark")
 
     def __init__(self, start: int = MIN_KEY, blob: bytes | None = None) -> None:
         self.events: list[Event] = []
         self.marks: list[_Mark] = [_Mark(start, 0, blob)]
         self.since_mark = 0
+        #: owed checkpoints encoded, for the writer to store: (time, blob)
+        self.ready: list[tuple[int, bytes]] = []
 
-    def mark(self, at_us: int, blob: bytes | None, engine: Engine) -> None:
+    def mark(self, at_us: int, blob: bytes | None, engine: Engine, *, owed: bool = False) -> None:
         """A mark at ``at_us`` of ``engine`` as it is now (``blob``: its encoding, when made
-        for a checkpoint). The mark a recomputation restarted from is not made again."""
+        for a checkpoint; ``owed``: a checkpoint to encode later). The mark a recomputation
+        restarted from is not made again."""
         self.since_mark = 0
         last = self.marks[-1]
         if last.at_us == at_us and last.index == len(self.events):
             last.blob = last.blob or blob
             if last.snapshot is not None or last.blob is not None:
                 return
-        self.marks.append(_Mark(at_us, len(self.events), blob, engine.snapshot()))
+        self.marks.append(_Mark(at_us, len(self.events), blob, engine.snapshot(), owed=owed))
         copies = [m for m in self.marks if m.snapshot is not None]
         for old in copies[: max(0, len(copies) - MEMORY_SNAPSHOTS)]:
+            if old.owed:  # its checkpoint is encoded while the copy is still here
+                self.ready.append((old.at_us, old.encode()))
+                old.owed = False
             old.snapshot = None  # the oldest copies go first; a mark left with nothing goes
         kept = [
             m
@@ -247,6 +277,20 @@ class _Memory:
                 m.index -= cut
         self.marks = kept
 
+    def take_owed(self) -> list[tuple[int, bytes]]:
+        """Every checkpoint encoded and not stored yet, owed ones encoded now (the state is
+        being saved: its checkpoints go with it)."""
+        for mark in self.marks:
+            if mark.owed:
+                self.ready.append((mark.at_us, mark.encode()))
+                mark.owed = False
+        return self.take_ready()
+
+    def take_ready(self) -> list[tuple[int, bytes]]:
+        """The checkpoints encoded and not stored yet (the writer stores them)."""
+        ready, self.ready = self.ready, []
+        return ready
+
     def point_for(self, us: int) -> tuple[_Mark, list[Event]] | None:
         """The latest mark at or before ``us`` and the events after it; the memory is cut back
         to that mark (what follows is applied again, and marked again)."""
@@ -256,6 +300,7 @@ class _Memory:
                 after = self.events[found.index :]
                 self.events = self.events[: found.index]
                 self.marks = self.marks[: number + 1]
+                self.ready = [(at_us, blob) for at_us, blob in self.ready if at_us <= found.at_us]
                 self.since_mark = 0
                 return found, after
         return None
@@ -395,8 +440,12 @@ class _Run:
 
     def _to(self, us: int) -> None:
         engine = self.live.engine
+        memory = self.live.memory
         while (review := engine.next_review_us()) is not None and review <= us:
-            if self.keep:
+            if self.keep and memory is not None:  # encoded later (``_Memory``)
+                memory.mark(review, None, engine, owed=True)
+                self.live.since_checkpoint = 0
+            elif self.keep:
                 reused = self.reuse
                 blob = reused[1] if reused is not None and reused[0] == review else None
                 blob = blob or _engine_blob(engine)
@@ -405,8 +454,6 @@ class _Run:
                         program=self.program, partner=self.code, at_us=review, state=blob
                     )
                 )
-                if self.live.memory is not None:
-                    self.live.memory.mark(review, blob, engine)
                 self.live.since_checkpoint = 0
             engine.advance_all(review)
 
@@ -1406,6 +1453,12 @@ class _Writer:
         }
         if persist:
             live.unsaved = 0
+        if live.memory is not None:  # the checkpoints the memory encoded (all it owes, on save)
+            encoded = live.memory.take_owed() if persist else live.memory.take_ready()
+            self.checkpoints.extend(
+                StateCheckpoint(program=self.program, partner=code, at_us=at_us, state=blob)
+                for at_us, blob in encoded
+            )
         self._rejections(code, live, full=restart is not None and not restart[1])
         if row is None:
             self.new_rows.append(
