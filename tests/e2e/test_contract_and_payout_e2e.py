@@ -33,7 +33,7 @@ from partnerhub.payouts.models import (
     RegisterItem,
     RegisterState,
 )
-from partnerhub.referrals.services.live import adjustment_record
+from partnerhub.referrals.services.adjustments import adjustment_record
 from tests.e2e.payout_support import (
     DIADOC_ID,
     PARTNER_INN,

@@ -27,6 +27,10 @@ from partnerhub.referrals.models import (
 )
 from partnerhub.referrals.selectors import standing as selectors
 from partnerhub.referrals.services import intake, live
+from partnerhub.referrals.services.live import apply as live_apply
+from partnerhub.referrals.services.live import feed as live_feed
+from partnerhub.referrals.services.live import memory as live_memory
+from partnerhub.referrals.services.live import pending as live_pending
 from tests.factories import OrganisationFactory, ProgramFactory
 
 MSK = dt.timezone(dt.timedelta(hours=3))
@@ -184,9 +188,9 @@ def test_late_events_restart_from_the_engine_copies_kept_in_memory(ledger_commit
     program = ProgramFactory(code="referrals")
     # given a partner whose ten clients pay every few days, with an engine copy kept in
     # memory every second event, all kept (the marks a late event restarts from)
-    monkeypatch.setattr(live, "MEMORY_MARK_EVERY", 2)
-    monkeypatch.setattr(live, "MEMORY_SNAPSHOTS", 50)
-    monkeypatch.setattr(live, "MEMORY_MARKS", 60)
+    monkeypatch.setattr(live_feed, "MEMORY_MARK_EVERY", 2)
+    monkeypatch.setattr(live_memory, "MEMORY_SNAPSHOTS", 50)
+    monkeypatch.setattr(live_memory, "MEMORY_MARKS", 60)
     base = [partner("p1", "AB12CD")]
     for i in range(10):
         base += [client(f"c{i}", f"c{i}.ru", "AB12CD", 1 + 3 * i)]
@@ -212,8 +216,8 @@ def test_a_review_checkpoint_is_written_once_its_engine_copy_leaves_the_memory(
     # (committed: this process keeps the states in memory once a batch commits)
     live.cache_clear()
     program = ProgramFactory(code="referrals")
-    monkeypatch.setattr(live, "MEMORY_MARK_EVERY", 2)
-    monkeypatch.setattr(live, "MEMORY_SNAPSHOTS", 3)
+    monkeypatch.setattr(live_feed, "MEMORY_MARK_EVERY", 2)
+    monkeypatch.setattr(live_memory, "MEMORY_SNAPSHOTS", 3)
     # given a partner with twenty clients, then an event after its first review (10 April):
     # the review's checkpoint is owed, not encoded (a late event may soon change it)
     base = [partner("p1", "AB12CD")] + [
@@ -234,9 +238,11 @@ def test_a_review_checkpoint_is_written_once_its_engine_copy_leaves_the_memory(
     # when the process forgets its states and a late event after the review arrives
     live.cache_clear()
     read_from = []
-    stored_events = live._stored_events
+    stored_events = live_apply.stored_events
     monkeypatch.setattr(
-        live, "_stored_events", lambda *a, **k: read_from.append(a[2]) or stored_events(*a, **k)
+        live_apply,
+        "stored_events",
+        lambda *a, **k: read_from.append(a[2]) or stored_events(*a, **k),
     )
     late = payment("late", "c3.ru", 96.5, product="tariff.company", months=12)
     intake.events_ingest(program=program, objs=[late], received_at=NOW)
@@ -352,12 +358,14 @@ def test_live_equals_replay_on_random_streams(
     ledger_committed, ops, seed, batches, as_of_days, forget, tick
 ):
     # checkpoints between reviews too, and engine copies in memory every few events
-    saved = live.CHECKPOINT_EVERY, live.MEMORY_MARK_EVERY, live.MEMORY_SNAPSHOTS
-    live.CHECKPOINT_EVERY, live.MEMORY_MARK_EVERY, live.MEMORY_SNAPSHOTS = 7, 3, 2
+    saved = live_feed.CHECKPOINT_EVERY, live_feed.MEMORY_MARK_EVERY, live_memory.MEMORY_SNAPSHOTS
+    live_feed.CHECKPOINT_EVERY, live_feed.MEMORY_MARK_EVERY, live_memory.MEMORY_SNAPSHOTS = 7, 3, 2
     try:
         _live_equals_replay(ops, seed, batches, as_of_days, forget, tick)
     finally:
-        live.CHECKPOINT_EVERY, live.MEMORY_MARK_EVERY, live.MEMORY_SNAPSHOTS = saved
+        live_feed.CHECKPOINT_EVERY, live_feed.MEMORY_MARK_EVERY, live_memory.MEMORY_SNAPSHOTS = (
+            saved
+        )
 
 
 def _live_equals_replay(ops, seed, batches, as_of_days, forget, tick):
@@ -440,7 +448,7 @@ def test_a_crash_in_the_middle_of_a_batch_stores_nothing_and_a_retry_is_safe(pro
     def crash(**kwargs):
         raise RuntimeError("worker killed")
 
-    monkeypatch.setattr(live, "partitions_apply", crash)
+    monkeypatch.setattr(live_pending, "partitions_apply", crash)
     with pytest.raises(RuntimeError):
         intake.events_ingest(program=program, objs=events, received_at=NOW)
     # then nothing of the batch is stored
@@ -545,8 +553,8 @@ def test_every_mark_kept_in_memory_restores_the_engine_it_marked(monkeypatch, sn
     from partnerhub.referrals.engine import Engine, in_order, parse_event
     from partnerhub.referrals.engine.state import engine_to_data
 
-    monkeypatch.setattr(live, "MEMORY_SNAPSHOTS", snapshots)
-    monkeypatch.setattr(live, "MEMORY_MARKS", marks)
+    monkeypatch.setattr(live_memory, "MEMORY_SNAPSHOTS", snapshots)
+    monkeypatch.setattr(live_memory, "MEMORY_MARKS", marks)
     raw = [partner("p1", "AB12CD")] + [
         client(f"c{i}", f"c{i}.ru", "AB12CD", 1 + i)
         if i % 2 == 0
@@ -554,10 +562,10 @@ def test_every_mark_kept_in_memory_restores_the_engine_it_marked(monkeypatch, sn
         for i in range(39)
     ]
     events = in_order([parse_event(e, n) for n, e in enumerate(raw)])
-    engine, memory = Engine(), live._Memory()
+    engine, memory = Engine(), live_memory.Memory()
     for n, event in enumerate(events):
         if n and n % 3 == 0:
-            blob = live._engine_blob(engine) if n % 5 == 0 else None
+            blob = live_memory.engine_blob(engine) if n % 5 == 0 else None
             memory.mark(event.us, blob, engine)
         engine.apply([event])
         memory.events.append(event)

@@ -28,6 +28,8 @@ from partnerhub.partners.models import Organisation
 from partnerhub.referrals.engine import run
 from partnerhub.referrals.models import PendingEvent, ReferralPartner, StoredEvent
 from partnerhub.referrals.services import intake, live
+from partnerhub.referrals.services.live import feed as live_feed
+from partnerhub.referrals.services.live import memory as live_memory
 from tests.factories import OrganisationFactory, ProgramFactory
 from tests.referrals.test_live import NOW, T0, same_history, stored
 
@@ -199,12 +201,14 @@ def test_live_equals_replay_whatever_the_order_and_batching(
 ):
     # checkpoints between reviews too, and engine copies in memory every few events (more of
     # them than a partner keeps): late events restart from every kind of mark
-    saved = live.CHECKPOINT_EVERY, live.MEMORY_MARK_EVERY, live.MEMORY_SNAPSHOTS
-    live.CHECKPOINT_EVERY, live.MEMORY_MARK_EVERY, live.MEMORY_SNAPSHOTS = 5, 2, 2
+    saved = live_feed.CHECKPOINT_EVERY, live_feed.MEMORY_MARK_EVERY, live_memory.MEMORY_SNAPSHOTS
+    live_feed.CHECKPOINT_EVERY, live_feed.MEMORY_MARK_EVERY, live_memory.MEMORY_SNAPSHOTS = 5, 2, 2
     try:
         _check(*arrival, as_of_minutes)
     finally:
-        live.CHECKPOINT_EVERY, live.MEMORY_MARK_EVERY, live.MEMORY_SNAPSHOTS = saved
+        live_feed.CHECKPOINT_EVERY, live_feed.MEMORY_MARK_EVERY, live_memory.MEMORY_SNAPSHOTS = (
+            saved
+        )
 
 
 def _check(events, batches, modes, as_of_minutes) -> None:

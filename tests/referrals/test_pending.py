@@ -24,6 +24,8 @@ from partnerhub.referrals.engine import run
 from partnerhub.referrals.models import PendingEvent, ReferralClient, ReferralPartner, StoredEvent
 from partnerhub.referrals.selectors import standing as selectors
 from partnerhub.referrals.services import intake, live
+from partnerhub.referrals.services.live import feed as live_feed
+from partnerhub.referrals.services.live import pending as live_pending
 from tests.factories import OrganisationFactory, ProgramFactory
 from tests.referrals.test_live import (
     NOW,
@@ -168,7 +170,7 @@ def test_a_request_waiting_for_room_goes_on_once_the_worker_catches_up(
             live.pending_apply(program=program)
         return count(program)
 
-    monkeypatch.setattr(live, "pending_count", worker_catches_up)
+    monkeypatch.setattr(live_pending, "pending_count", worker_catches_up)
     # when a batch arrives, it waits for room and is then left for the worker
     deferred(program, [activity("a1", "a.ru", 2)])
     assert looks == 3
@@ -258,7 +260,7 @@ def test_live_equals_replay_when_the_worker_applies_at_random_moments(
     # given random events arriving shuffled in random batches, some applied in the request,
     # some left for a worker that runs at random moments (its queued task is lost)
     monkeypatch.setattr(intake, "_apply_later", lambda program: None)
-    live.CHECKPOINT_EVERY, every = 7, live.CHECKPOINT_EVERY
+    live_feed.CHECKPOINT_EVERY, every = 7, live_feed.CHECKPOINT_EVERY
     try:
         StoredEvent.objects.all().delete()
         PendingEvent.objects.all().delete()
@@ -293,7 +295,7 @@ def test_live_equals_replay_when_the_worker_applies_at_random_moments(
             same_history(got, expected)
         assert live.verify(program=program, as_of=NOW) == []
     finally:
-        live.CHECKPOINT_EVERY = every
+        live_feed.CHECKPOINT_EVERY = every
 
 
 @pytest.mark.django_db(transaction=True)

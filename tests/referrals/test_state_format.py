@@ -35,6 +35,8 @@ from partnerhub.referrals.engine import core as engine_core
 from partnerhub.referrals.engine.results import BonusEntry, Grant, LevelChange, Rejection, Review
 from partnerhub.referrals.models import PartnerState, StateCheckpoint
 from partnerhub.referrals.services import intake, live
+from partnerhub.referrals.services.live import apply as live_apply
+from partnerhub.referrals.services.live import store as live_store
 from tests.factories import ProgramFactory
 from tests.referrals.test_engine_properties import PROPERTY_SETTINGS, scenarios
 from tests.referrals.test_live import (
@@ -283,7 +285,7 @@ def test_a_stored_pickle_is_never_unpickled_and_the_state_is_rebuilt(program, tm
     assert_live_equals_replay(program, NOW)
     saved = bytes(PartnerState.objects.get(program=program, partner="AB12CD").state)
     assert saved[:1] in (b"J", b"Z")
-    assert state.state_decode(saved)["format"] == live.LIVE_FORMAT
+    assert state.state_decode(saved)["format"] == live_store.LIVE_FORMAT
 
 
 def test_a_late_event_passes_over_a_checkpoint_it_cannot_read(program, tmp_path):
@@ -418,9 +420,9 @@ def test_recompute_rebuilds_an_unreadable_state_once(program, tmp_path, monkeypa
     marker = tmp_path / "ran"
     _forge_states(program, forged_pickle(marker))
     replays = []
-    stored_events = live._stored_events
+    stored_events = live_apply.stored_events
     monkeypatch.setattr(
-        live, "_stored_events", lambda *a, **k: replays.append(a[1]) or stored_events(*a, **k)
+        live_apply, "stored_events", lambda *a, **k: replays.append(a[1]) or stored_events(*a, **k)
     )
     # when staff recompute the program
     assert live.recompute(program=program) == 1
@@ -431,4 +433,4 @@ def test_recompute_rebuilds_an_unreadable_state_once(program, tmp_path, monkeypa
     monkeypatch.undo()
     assert_live_equals_replay(program, NOW)
     saved = bytes(PartnerState.objects.get(program=program, partner="AB12CD").state)
-    assert state.state_decode(saved)["format"] == live.LIVE_FORMAT
+    assert state.state_decode(saved)["format"] == live_store.LIVE_FORMAT

@@ -16,6 +16,7 @@ from partnerhub.core.clock import now
 from partnerhub.referrals.models import EventPartition, ReferralClient, WaitingEvent
 from partnerhub.referrals.selectors import standing as selectors
 from partnerhub.referrals.services import intake, live
+from partnerhub.referrals.services.live import pending as live_pending
 from tests.factories import ProgramFactory
 from tests.referrals.test_live import (
     NOW,
@@ -222,7 +223,7 @@ def test_the_worker_looks_at_recent_waiting_events_and_the_minute_task_at_all(pr
     post(program, dated(partner("p1", "PONE11"), 1, 5))
     post(program, dated(payment("xp", "x.ru", 0, "tariff.company", 12, "10000.00"), 2, 20))
     WaitingEvent.objects.filter(program=program).update(
-        received_at=now() - live.WAITING_SWEEP_RECENT - dt.timedelta(minutes=1)
+        received_at=now() - live_pending.WAITING_SWEEP_RECENT - dt.timedelta(minutes=1)
     )
     with monkeypatch.context() as patch:
         patch.setattr(live, "waiting_release", lambda **kwargs: live.Released())

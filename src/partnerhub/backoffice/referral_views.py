@@ -47,7 +47,7 @@ from partnerhub.referrals.models import ReferralPartner
 from partnerhub.referrals.models.events import EventSource, PartnerState, RejectionStage
 from partnerhub.referrals.selectors import standing as st
 from partnerhub.referrals.selectors import waiting as waiting_selectors
-from partnerhub.referrals.services import intake, live
+from partnerhub.referrals.services import adjustments, intake, live
 from partnerhub.referrals.services.waiting import waiting_event_drop
 
 READERS = vendor()
@@ -348,7 +348,7 @@ def partner_adjust(request: HttpRequest, code: str) -> HttpResponse:
     form = AdjustmentForm(request.POST)
     if form.is_valid():
         try:
-            live.adjustment_record(
+            adjustments.adjustment_record(
                 program=program,
                 code=code,
                 points=form.cleaned_data["points"],

@@ -1,6 +1,6 @@
 """Staff drop events that wait for a client, payment or promo code that will not come (issue 15
 item 2). The event stays stored (the store is append-only), marked dropped: it never joins a
-partition, and the verifying replay passes over it (``live._replay_all``)."""
+partition, and the verifying replay passes over it (``live.verify.replay_all``)."""
 
 from __future__ import annotations
 
