@@ -36,7 +36,9 @@ def _types(model: type[models.Model], columns: Sequence[str]) -> list[str]:
     return [str(by_column[c].db_type(connection)) for c in columns]
 
 
-def _unnest(model: type[models.Model], columns: Sequence[str], rows: Sequence[tuple[Any, ...]]):
+def _unnest(
+    model: type[models.Model], columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> tuple[str, list[list[Any]]]:
     """PostgreSQL: ``unnest(%s::type[], ...)`` with one array parameter a column, so that the
     statement text stays short and the driver caches it."""
     arrays = [list(values) for values in zip(*rows, strict=True)]
