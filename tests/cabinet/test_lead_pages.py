@@ -11,10 +11,11 @@ import datetime as dt
 import re
 
 import pytest
+import time_machine
 from django.urls import reverse
 
 from partnerhub.core import clock
-from partnerhub.leads import services
+from partnerhub.leads import notify, reporting, selectors, services
 from partnerhub.leads.models import (
     ContactReveal,
     Deal,
@@ -611,6 +612,36 @@ def test_deals_list_marks_a_deal_without_events_for_the_stale_days(
     assert re.search(rf'id="deal-{stale.pk}" class="stuck"', html)
     assert f'id="deal-{fresh.pk}">' in html
     assert html.count("Зависла: нет событий") == 1
+
+
+@pytest.mark.parametrize(
+    "idle, stale", [(dt.timedelta(days=7), True), (dt.timedelta(days=7, seconds=-1), False)]
+)
+def test_the_list_the_report_and_the_warnings_agree_on_a_stale_deal_at_the_boundary(
+    world, program, eligible_a, login_as, idle, stale
+):
+    # given a deal taken exactly seven days ago (the program's stale days), or a second less,
+    # with the clock stopped
+    now = clock.now().replace(microsecond=0)
+    deal = services.lead_take(
+        lead=make_lead(program, now=now - idle - dt.timedelta(days=1)),
+        organisation=world.partner_a,
+        now=now - idle,
+    )
+    days = selectors.lead_settings_for(program).stale_deal_days
+    assert days == 7
+    with time_machine.travel(now, tick=False):
+        html = login_as("a:operator").get(DEALS).content.decode()
+        warned = list(notify.stale_deals(program=program, stale_days=days, now=clock.now()))
+    # then the cabinet's list, the report's rule and the hourly warning all say the same
+    assert bool(re.search(rf'id="deal-{deal.pk}" class="stuck"', html)) is stale
+    assert (
+        reporting.deal_is_stale(
+            is_open=True, taken_at=deal.taken_at, last_event_at=None, now=now, stale_days=days
+        )
+        is stale
+    )
+    assert (deal in warned) is stale
 
 
 def test_deals_list_filters_open_closed_and_stage(world, program, eligible_a, login_as):

@@ -56,6 +56,7 @@ from partnerhub.leads.models import (
     LostReason,
     RevealChannel,
 )
+from partnerhub.leads.reporting import deal_is_stale
 from partnerhub.partners.models import Organisation, Program
 
 READERS = partner()
@@ -277,11 +278,15 @@ def lead_conditions(request: HttpRequest) -> HttpResponse:
 
 
 def _stuck_since(deal: Deal, stale_days: dict[int, int], now: dt.datetime) -> bool:
-    """An open deal with no event (or none since the take) for the program's stale days."""
-    if not deal.is_open:
-        return False
-    last = deal.last_event_at or deal.taken_at
-    return last < now - dt.timedelta(days=stale_days[deal.program_id])
+    """An open deal with no activity for the program's stale days (``deal_is_stale``: the same
+    rule as the report and the hourly warnings)."""
+    return deal_is_stale(
+        is_open=deal.is_open,
+        taken_at=deal.taken_at,
+        last_event_at=deal.last_event_at,
+        now=now,
+        stale_days=stale_days[deal.program_id],
+    )
 
 
 @require_GET

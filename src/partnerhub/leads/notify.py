@@ -42,6 +42,7 @@ from partnerhub.leads.models import (
     LeadState,
     MarketplaceAccess,
 )
+from partnerhub.leads.reporting import stale_before
 from partnerhub.partners.models import Organisation, Program, ProgramKind
 
 DIGEST_EVENT = "leads.digest"
@@ -228,8 +229,9 @@ def expiring_leads_notify(*, now: dt.datetime | None = None) -> int:
 
 
 def stale_deals(*, program: Program, stale_days: int, now: dt.datetime) -> QuerySet[Deal]:
-    """Open deals of the program idle for ``stale_days`` and not warned in that time."""
-    threshold = now - dt.timedelta(days=stale_days)
+    """Open deals of the program idle for ``stale_days`` and not warned in that time (the
+    boundary: ``reporting.stale_before``)."""
+    threshold = stale_before(now=now, stale_days=stale_days)
     return (
         Deal.objects.filter(program=program, is_open=True)
         .annotate(activity=Greatest(F("taken_at"), Coalesce(F("last_event_at"), F("taken_at"))))

@@ -167,6 +167,13 @@ def last_activity(*, taken_at: dt.datetime, last_event_at: dt.datetime | None) -
     return max(taken_at, last_event_at) if last_event_at is not None else taken_at
 
 
+def stale_before(*, now: dt.datetime, stale_days: int) -> dt.datetime:
+    """The rule's one boundary: an open deal whose last activity is at or before this moment
+    is stale (idle for ``stale_days`` days or more). The cabinet's list, this report and the
+    hourly warnings (``leads.notify``, as a query) all take it from here."""
+    return now - dt.timedelta(days=stale_days)
+
+
 def deal_is_stale(
     *,
     is_open: bool,
@@ -178,8 +185,8 @@ def deal_is_stale(
     """An open deal with no activity for ``stale_days`` days or more (сделка без событий)."""
     if not is_open:
         return False
-    idle = now - last_activity(taken_at=taken_at, last_event_at=last_event_at)
-    return idle >= dt.timedelta(days=stale_days)
+    last = last_activity(taken_at=taken_at, last_event_at=last_event_at)
+    return last <= stale_before(now=now, stale_days=stale_days)
 
 
 def week_start(moment: dt.datetime) -> dt.date:

@@ -16,6 +16,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from partnerhub.core.admin.readonly import ReadOnlyAdminMixin
+from partnerhub.referrals.engine.results import STANDING_FIGURES
 from partnerhub.referrals.models import (
     ConfigVersion,
     EventRejection,
@@ -45,13 +46,7 @@ STANDING_FIELDS = (
     "program",
     "partner",
     "registered",
-    "level",
-    "active_points",
-    "points_total",
-    "bonus_accrued",
-    "clients",
-    "active_clients",
-    "next_review",
+    *STANDING_FIGURES,
     "updated_at",
 )
 

@@ -101,6 +101,19 @@ class Standing:
     registered_at: dt.datetime
 
 
+#: The standing's figures the live state stores per partner (``PartnerState`` columns), the admin
+#: shows and ``live.verify`` compares with the replay: defined once, here.
+STANDING_FIGURES: tuple[str, ...] = (
+    "level",
+    "active_points",
+    "points_total",
+    "bonus_accrued",
+    "clients",
+    "active_clients",
+    "next_review",
+)
+
+
 @dataclass(slots=True)
 class PartnerResult:
     """One partner's standing and its full history."""

@@ -22,6 +22,7 @@ from partnerhub.referrals.engine import (
     in_order,
     parse_event,
 )
+from partnerhub.referrals.engine.results import STANDING_FIGURES
 from partnerhub.referrals.models.events import (
     EventPartition,
     PartnerState,
@@ -68,17 +69,6 @@ def replay_all(program: Program, as_of: dt.datetime) -> dict[str, Standing]:
     return {code: r.standing for code, r in result.partners.items()}
 
 
-STANDING_FIELDS = (
-    "level",
-    "active_points",
-    "points_total",
-    "bonus_accrued",
-    "clients",
-    "active_clients",
-    "next_review",
-)
-
-
 def verify(*, program: Program, as_of: dt.datetime | None = None) -> list[Mismatch]:
     """Replay every stored event and compare with the live standing of every partner, and the
     ledger's bonus postings with what the engine accrued."""
@@ -98,7 +88,7 @@ def verify(*, program: Program, as_of: dt.datetime | None = None) -> list[Mismat
         if live is None or replay is None:
             mismatches.append(Mismatch(code, "partner", live is not None, replay is not None))
             continue
-        for name in STANDING_FIELDS:
+        for name in STANDING_FIGURES:
             if getattr(live.standing, name) != getattr(replay, name):
                 mismatches.append(
                     Mismatch(code, name, getattr(live.standing, name), getattr(replay, name))

@@ -15,7 +15,7 @@ from partnerhub.core.clock import now
 from partnerhub.core.models.ledger import Side
 from partnerhub.partners.models import Program
 from partnerhub.referrals.engine import ONE_US, Engine
-from partnerhub.referrals.engine.results import BonusEntry, LevelChange
+from partnerhub.referrals.engine.results import STANDING_FIGURES, BonusEntry, LevelChange
 from partnerhub.referrals.models.events import (
     EventRejection,
     HistoryItem,
@@ -55,13 +55,7 @@ STATE_COLUMNS = (
     "expiry_notified_us",
     "generation",
     "registered",
-    "level",
-    "active_points",
-    "points_total",
-    "bonus_accrued",
-    "clients",
-    "active_clients",
-    "next_review",
+    *STANDING_FIGURES,
     "updated_at",
 )
 
