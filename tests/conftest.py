@@ -4,6 +4,7 @@ them."""
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 
 import pytest
@@ -223,3 +224,17 @@ def _fresh_referral_cache():
     cache_clear()
     yield
     cache_clear()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``@pytest.mark.needs_tools("pdftoppm", ...)``: skip, naming what is missing, where a
+    system tool the test runs is not installed (``make test`` installs them: poppler-utils)."""
+    for item in items:
+        for mark in item.iter_markers("needs_tools"):
+            missing = [name for name in mark.args if shutil.which(name) is None]
+            if missing:
+                item.add_marker(
+                    pytest.mark.skip(
+                        reason=f"{', '.join(missing)} not installed (Debian: poppler-utils)"
+                    )
+                )

@@ -7,8 +7,12 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from partnerhub.contracts import services
 from tests.contracts.factories import DIADOC_ID, POSTAL_ADDRESS, complete_card, prepare_edo
+
+pytestmark = pytest.mark.needs_tools("pdftoppm", "pdftotext")
 
 
 def pages_and_text(pdf: bytes, folder: Path) -> tuple[list[Path], str]:

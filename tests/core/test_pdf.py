@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 
 import pytest
 
 from partnerhub.core.pdf import FONT_FAMILY, html_to_pdf
 
-needs_poppler = pytest.mark.skipif(
-    shutil.which("pdftotext") is None, reason="poppler-utils (pdftotext, pdffonts) not installed"
-)
+needs_poppler = pytest.mark.needs_tools("pdftotext", "pdffonts")
 
 
 @needs_poppler

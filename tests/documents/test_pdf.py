@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -26,10 +25,7 @@ from tests.documents.factories import (
 
 pytestmark = [
     pytest.mark.django_db,
-    pytest.mark.skipif(
-        shutil.which("pdftoppm") is None or shutil.which("pdftotext") is None,
-        reason="poppler-utils (pdftoppm, pdftotext) are not installed",
-    ),
+    pytest.mark.needs_tools("pdftoppm", "pdftotext"),
 ]
 
 

@@ -13,7 +13,7 @@ from partnerhub.documents.services import closing_document_pdf
 from partnerhub.payouts import selectors
 from tests.payouts.factories import convert, partner_ready
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.needs_tools("pdftoppm", "pdftotext")]
 
 
 def test_the_act_and_invoice_of_a_6000_payout_render_with_cyrillic_text(world, tmp_path: Path):
