@@ -44,7 +44,7 @@ test: install chromium
 lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
-	$(BIN)/mypy src/partnerhub/core src/partnerhub/partners/card.py src/partnerhub/referrals/engine
+	$(BIN)/mypy src/partnerhub
 	$(BIN)/lint-imports
 
 bench: install

@@ -67,8 +67,8 @@ class LoginAttemptAdmin(admin.ModelAdmin):
     list_display = ["email", "ip", "succeeded", "at"]
     list_filter = ["succeeded"]
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request):
         return False
 
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request, obj=None):
         return False

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
@@ -63,7 +63,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
     class Meta:
         verbose_name = _("пользователь")
@@ -76,7 +76,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def organisation_kind(self) -> str | None:
         """``vendor`` or ``partner`` (None for a platform superuser without organisation)."""
-        return self.organisation.kind if self.organisation_id else None
+        return self.organisation.kind if self.organisation is not None else None
 
     def get_full_name(self) -> str:
         return self.full_name or self.email

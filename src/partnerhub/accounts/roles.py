@@ -5,6 +5,7 @@ are program managers, accountants, support and administrators.
 """
 
 from django.db import models
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from partnerhub.core.access import PARTNER, VENDOR
@@ -39,6 +40,7 @@ VENDOR_ROLES: tuple[str, ...] = (
 ROLES_BY_KIND: dict[str, tuple[str, ...]] = {PARTNER: PARTNER_ROLES, VENDOR: VENDOR_ROLES}
 
 
-def role_choices(kind: str) -> list[tuple[str, str]]:
-    """(value, label) pairs of the roles an organisation of ``kind`` grants."""
+def role_choices(kind: str) -> list[tuple[str, str | Promise]]:
+    """(value, label) pairs of the roles an organisation of ``kind`` grants (labels stay lazy:
+    translated when shown)."""
     return [(role, Role(role).label) for role in ROLES_BY_KIND[kind]]

@@ -9,7 +9,7 @@ from partnerhub.accounts.services import login_attempts_cleanup
 from partnerhub.core.audit import system_actor
 
 
-@db_periodic_task(crontab(minute="23"))  # type: ignore[untyped-decorator]
+@db_periodic_task(crontab(minute="23"))
 def login_attempts_cleanup_task() -> int:
     """Every hour: delete the login attempts older than the throttle window and a day."""
     with system_actor("login_attempts_cleanup"):

@@ -63,7 +63,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     rows rather than an unfiltered list)."""
     form = AuditFilterForm(request.GET or None)
     vendor_org = organisation_of(request.user)
-    scope = {
+    scope: dict[str, Any] = {
         "organisation_ids": partner_selectors.organisation_ids_of_vendor(vendor=vendor_org),
         "vendor_id": vendor_org.pk,
     }

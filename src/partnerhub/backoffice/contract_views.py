@@ -78,7 +78,7 @@ def _refused(request: HttpRequest, pk: int, exc: ApplicationError) -> HttpRespon
     return redirect("backoffice:contract", pk=pk)
 
 
-def _form_refused(request: HttpRequest, pk: int, form) -> HttpResponse:  # type: ignore[no-untyped-def]
+def _form_refused(request: HttpRequest, pk: int, form) -> HttpResponse:
     for field, errors in form.errors.items():
         label = form.fields[field].label if field in form.fields else ""
         for error in errors:

@@ -138,7 +138,7 @@ class AccessReviewForm(forms.Form):
         return cleaned
 
 
-class LeadSettingsForm(forms.ModelForm):  # type: ignore[type-arg]
+class LeadSettingsForm(forms.ModelForm):
     """The marketplace's rules (the model's labels and help texts)."""
 
     class Meta:

@@ -9,7 +9,7 @@ the kinds the vendor asks for. The partner page embeds both blocks (``partner_bl
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -181,7 +181,7 @@ def counterparty_documents(request: HttpRequest) -> HttpResponse:
 
 @access(DOCUMENT_VIEWERS)
 @require_GET
-def counterparty_document_download(request: HttpRequest, pk: int) -> HttpResponse:
+def counterparty_document_download(request: HttpRequest, pk: int) -> FileResponse:
     """Download an upload of one of the vendor's partners."""
     return counterparty_document_response(
         selectors.counterparty_document_get(vendor=organisation_of(request.user), pk=pk)

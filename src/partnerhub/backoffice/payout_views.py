@@ -125,7 +125,7 @@ def payout_reject(request: HttpRequest, pk: int) -> HttpResponse:
 # --- registers ------------------------------------------------------------------------------------
 
 
-def _register_form(request: HttpRequest, vendor_org, data=None) -> RegisterForm:  # type: ignore[no-untyped-def]
+def _register_form(request: HttpRequest, vendor_org, data=None) -> RegisterForm:
     candidates = list(selectors.payouts_for_register(vendor=vendor_org))
     choices = [
         (p.pk, f"№ {p.pk} — {p.organisation.short_name}, {format_rub(p.amount)}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
@@ -79,7 +79,7 @@ def counterparty_document_upload(request: HttpRequest) -> HttpResponse:
 
 @access(ANY_PARTNER)
 @require_GET
-def counterparty_document_download(request: HttpRequest, pk: int) -> HttpResponse:
+def counterparty_document_download(request: HttpRequest, pk: int) -> FileResponse:
     """Download one of the organisation's own uploads (another partner's: 404)."""
     document = selectors.counterparty_document_of_partner(
         organisation=organisation_of(request.user), pk=pk

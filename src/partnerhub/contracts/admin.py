@@ -9,7 +9,7 @@ from partnerhub.contracts.models import Contract
 
 
 @admin.register(Contract)
-class ContractAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ContractAdmin(admin.ModelAdmin):
     list_display = ("organisation", "program", "state", "application_number", "signed_on")
     list_filter = ("state", "program", "closing_channel")
     search_fields = ("organisation__short_name", "organisation__inn", "application_number")

@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from partnerhub.documents.models import ClosingDocument, DocumentCounter
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 

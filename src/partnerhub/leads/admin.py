@@ -57,7 +57,7 @@ class RegionAdmin(_RegionAdmin):
     list_filter = ("is_active",)
     search_fields = ("code", "name")
 
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_delete_permission(self, request, obj=None):
         return False  # leads refer to regions: switch one off instead
 
 

@@ -495,7 +495,9 @@ class ContactReveal(models.Model):
     @property
     def field_labels(self) -> list[str]:
         """The revealed fields as people read them (the lead's field names)."""
-        return [str(Lead._meta.get_field(name).verbose_name) for name in self.fields]
+        return [
+            str(getattr(Lead._meta.get_field(name), "verbose_name", name)) for name in self.fields
+        ]
 
 
 def new_inbound_secret() -> str:

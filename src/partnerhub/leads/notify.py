@@ -278,24 +278,24 @@ def stale_deals_notify(*, now: dt.datetime | None = None) -> int:
 # --- Huey periodic tasks ----------------------------------------------------------------------
 
 
-@db_periodic_task(DAILY_AT_8_MOSCOW, name="leads.digest")  # type: ignore[untyped-decorator]
-@lock_task("leads-digest")  # type: ignore[untyped-decorator]
+@db_periodic_task(DAILY_AT_8_MOSCOW, name="leads.digest")
+@lock_task("leads-digest")
 def leads_digest() -> int:
     """At 08:00 Moscow time: the digest of new leads in the subscribers' regions."""
     with system_actor("leads.digest"):
         return digest_send(now=clock.now())
 
 
-@db_periodic_task(HOURLY_STALE, name="leads.stale_deals")  # type: ignore[untyped-decorator]
-@lock_task("leads-stale-deals")  # type: ignore[untyped-decorator]
+@db_periodic_task(HOURLY_STALE, name="leads.stale_deals")
+@lock_task("leads-stale-deals")
 def leads_stale_deals() -> int:
     """Every hour: deals without events for the program's number of days."""
     with system_actor("leads.stale_deals"):
         return stale_deals_notify(now=clock.now())
 
 
-@db_periodic_task(HOURLY_EXPIRING, name="leads.expiring")  # type: ignore[untyped-decorator]
-@lock_task("leads-expiring")  # type: ignore[untyped-decorator]
+@db_periodic_task(HOURLY_EXPIRING, name="leads.expiring")
+@lock_task("leads-expiring")
 def leads_expiring() -> int:
     """Every hour: leads about to expire, to the subscribed partners that have not taken them."""
     with system_actor("leads.expiring"):

@@ -15,8 +15,8 @@ from partnerhub.leads.services import leads_expire
 HOURLY = crontab(minute="5")
 
 
-@db_periodic_task(HOURLY, name="leads.expire")  # type: ignore[untyped-decorator]
-@lock_task("leads-expire")  # type: ignore[untyped-decorator]
+@db_periodic_task(HOURLY, name="leads.expire")
+@lock_task("leads-expire")
 def leads_expire_task() -> int:
     """Move every open lead whose ``expires_at`` has passed to "expired"; returns how many.
     Safe to run twice (``leads_expire`` skips what another run moved)."""

@@ -12,7 +12,7 @@ from partnerhub.core.admin.readonly import ReadOnlyAdminMixin
 from partnerhub.notifications.models import EmailSent, Notification, NotificationPreference
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ReadOnlyAdmin(admin.ModelAdmin):
     """Rows written by the outbox handlers only: nobody adds or edits them by hand."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -39,7 +39,7 @@ class EmailSentAdmin(ReadOnlyAdmin):
 
 
 @admin.register(NotificationPreference)
-class NotificationPreferenceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class NotificationPreferenceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Which optional emails each user switched off (no row: the email is sent)."""
 
     list_display = ("user", "event_type", "email", "updated_at")

@@ -33,7 +33,7 @@ class CardChangeInline(admin.TabularInline):
         "changed_at",
     ]
 
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request, obj=None):
         return False
 
 
@@ -45,10 +45,16 @@ class StatusGrantInline(admin.TabularInline):
     fk_name = "organisation"
     extra = 0
     can_delete = False
-    fields = ["status", "valid_from", "valid_until", "granted_by", "granted_at", "ended_by"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "status",
+        "valid_from",
+        "valid_until",
+        "granted_by",
+        "granted_at",
+        "ended_by",
+    )
 
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request, obj=None):
         return False
 
 
@@ -62,12 +68,12 @@ class OrganisationAdmin(admin.ModelAdmin):
     search_fields = ["short_name", "full_name", "inn", "email"]
     inlines = [StatusGrantInline, CardChangeInline]
 
-    def get_readonly_fields(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def get_readonly_fields(self, request, obj=None):
         if obj is not None and obj.kind == OrgKind.PARTNER:
             return [*CARD_FIELDS, "kind"]
         return []
 
-    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+    def save_model(self, request, obj, form, change):
         """A vendor created here starts with its own catalogues of status and document kinds."""
         super().save_model(request, obj, form, change)
         if obj.kind == OrgKind.VENDOR:
@@ -122,11 +128,11 @@ class CounterpartyDocumentAdmin(admin.ModelAdmin):
     search_fields = ["organisation__short_name", "organisation__inn", "original_name"]
     exclude = ["file"]
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request):
         return False
 
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request, obj=None):
         return False
 
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_delete_permission(self, request, obj=None):
         return False

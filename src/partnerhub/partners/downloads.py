@@ -12,7 +12,7 @@ from partnerhub.partners.models import CounterpartyDocument
 
 def counterparty_document_response(document: CounterpartyDocument) -> FileResponse:
     """The stored file of ``document`` as a download."""
-    handle = default_storage.open(document.file.name, "rb")
+    handle = default_storage.open(str(document.file.name), "rb")
     response = FileResponse(
         handle,
         as_attachment=True,

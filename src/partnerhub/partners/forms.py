@@ -3,6 +3,8 @@ completeness rules live in ``partners.card`` and are applied by the services).""
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -83,9 +85,10 @@ class StatusGrantForm(forms.Form):
     )
     note = forms.CharField(label=_("Комментарий"), max_length=500, required=False)
 
-    def __init__(self, *args, vendor: Organisation, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args, vendor: Organisation, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["status"].queryset = status_kinds(vendor=vendor, active_only=True)
+        status = cast(forms.ModelChoiceField, self.fields["status"])
+        status.queryset = status_kinds(vendor=vendor, active_only=True)
 
 
 class StatusEndForm(forms.Form):
@@ -96,7 +99,7 @@ class StatusEndForm(forms.Form):
     )
     reason = forms.CharField(label=_("Причина"), max_length=500, required=False)
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["on"].initial = clock.today()
 
@@ -124,12 +127,13 @@ class CounterpartyDocumentUploadForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.jpg,.jpeg,.png"}),
     )
 
-    def __init__(self, *args, organisation: Organisation, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args, organisation: Organisation, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         kinds = counterparty_document_kinds_for(organisation=organisation)
-        self.fields["kind"].queryset = kinds
+        field = cast(forms.ModelChoiceField, self.fields["kind"])
+        field.queryset = kinds
         if len({kind.vendor_id for kind in kinds}) > 1:
-            self.fields["kind"].label_from_instance = _kind_with_vendor
+            field.label_from_instance = _kind_with_vendor  # type: ignore[assignment]
 
 
 def _kind_with_vendor(kind: CounterpartyDocumentKind) -> str:

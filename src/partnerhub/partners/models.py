@@ -115,7 +115,8 @@ class CardChange(models.Model):
     def field_label(self) -> str:
         """The card field's name as people read it."""
         try:
-            return str(Organisation._meta.get_field(self.field).verbose_name)
+            found = Organisation._meta.get_field(self.field)
+            return str(getattr(found, "verbose_name", self.field))
         except FieldDoesNotExist:  # a field that no longer exists keeps its code
             return self.field
 

@@ -62,7 +62,7 @@ def partner_of_vendor(*, vendor: Organisation, pk: int) -> Organisation:
     return org
 
 
-def organisation_ids_of_vendor(*, vendor: Organisation) -> QuerySet[Organisation]:
+def organisation_ids_of_vendor(*, vendor: Organisation) -> QuerySet[Organisation, Any]:
     """The ids (a subquery) of ``vendor`` itself and of its partners: the organisations whose
     audit rows and outbox events its staff may see."""
     return Organisation.objects.filter(Q(pk=vendor.pk) | _of_vendor(vendor)).values("pk")

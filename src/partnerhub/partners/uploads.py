@@ -22,6 +22,7 @@ from typing import IO
 
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, UnidentifiedImageError
 
@@ -68,7 +69,7 @@ class SniffedFile:
     sha256: str
 
 
-def _refuse(field: str, message: object) -> ValidationFailed:
+def _refuse(field: str, message: str | Promise) -> ValidationFailed:
     return ValidationFailed(message, fields={field: [message]})
 
 

@@ -14,8 +14,8 @@ from partnerhub.payouts.services import digest_send
 DAILY_AT_9_MOSCOW = crontab(hour="6", minute="0")
 
 
-@db_periodic_task(DAILY_AT_9_MOSCOW, name="payouts.digest")  # type: ignore[untyped-decorator]
-@lock_task("payouts-digest")  # type: ignore[untyped-decorator]
+@db_periodic_task(DAILY_AT_9_MOSCOW, name="payouts.digest")
+@lock_task("payouts-digest")
 def payouts_digest() -> int:
     """At 09:00 Moscow time: the digest of payouts due today and overdue, per vendor. Safe to
     run twice: a vendor gets one digest a day (``DigestSent``), none on days off."""

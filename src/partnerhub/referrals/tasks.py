@@ -11,7 +11,7 @@ from partnerhub.partners.models import Program, ProgramKind
 from partnerhub.referrals.services import bulk, live
 
 
-@db_periodic_task(crontab(minute="*"), name="referrals.catch_up")  # type: ignore[untyped-decorator]
+@db_periodic_task(crontab(minute="*"), name="referrals.catch_up")
 @lock_task("referrals-catch-up")
 def referrals_catch_up() -> int:
     """Every minute: apply due reviews and expiries, send "points expire soon" notices.
@@ -27,14 +27,14 @@ def referrals_catch_up() -> int:
     return moved
 
 
-@db_task(name="referrals.analyze")  # type: ignore[untyped-decorator]
+@db_task(name="referrals.analyze")
 @lock_task("referrals-analyze")
 def referrals_analyze() -> list[str]:
     """Refresh the planner's statistics of the intake's tables that grew (PostgreSQL)."""
     return bulk.analyze_stale()
 
 
-@db_task(name="referrals.apply")  # type: ignore[untyped-decorator]
+@db_task(name="referrals.apply")
 def referrals_apply(program_id: int) -> int:
     """Apply the events stored over the API to the partners' states (``live.pending_apply``).
 

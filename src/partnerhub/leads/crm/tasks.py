@@ -26,7 +26,7 @@ from partnerhub.leads.crm.client import CrmError
 logger = logging.getLogger(__name__)
 
 
-@db_task()  # type: ignore[untyped-decorator]
+@db_task()
 def crm_deal_pull(deal_id: int) -> None:
     """Pull one deal's stage from the partner's CRM (a failure waits for the next poll)."""
     with system_actor("leads.crm_pull"):
@@ -51,8 +51,8 @@ def poll_due(*, now: dt.datetime | None = None) -> int:
     return moved
 
 
-@db_periodic_task(crontab(minute="*"), name="leads.crm_poll")  # type: ignore[untyped-decorator]
-@lock_task("leads-crm-poll")  # type: ignore[untyped-decorator]
+@db_periodic_task(crontab(minute="*"), name="leads.crm_poll")
+@lock_task("leads-crm-poll")
 def crm_poll() -> int:
     """Every minute: poll the CRM connections due (see ``poll_due``)."""
     return poll_due()

@@ -16,6 +16,7 @@ from partnerhub.accounts.models import User
 from partnerhub.core import audit, clock, outbox
 from partnerhub.core.errors import Conflict, ValidationFailed
 from partnerhub.partners.models import (
+    CounterpartyDocumentKind,
     Organisation,
     OrgKind,
     StatusGrant,
@@ -198,7 +199,12 @@ def status_kind_create(
 
 
 def _kind_create(
-    model: type, *, action: str, by: User | None, vendor: Organisation, **values: Any
+    model: type[StatusKind] | type[CounterpartyDocumentKind],
+    *,
+    action: str,
+    by: User | None,
+    vendor: Organisation,
+    **values: Any,
 ) -> Any:
     code = str(values.get("code") or "").strip().lower()
     name = str(values.get("name") or "").strip()

@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import IO, Any, cast
 
 import orjson
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -50,7 +50,7 @@ class Command(BaseCommand):
             argv = [options["file"], "--as-of", options["as_of"]]
             if options.get("config"):
                 argv += ["--config", options["config"]]
-            code = replay_main(argv, stdout=self.stdout)
+            code = replay_main(argv, stdout=cast(IO[str], self.stdout))
             if code:
                 raise CommandError("replay failed", returncode=code)
             return
