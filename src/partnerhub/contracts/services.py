@@ -21,6 +21,7 @@ from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from partnerhub.accounts.models import User
 from partnerhub.contracts import errors, selectors
 from partnerhub.contracts.edo import edo_id_error, normalise_edo_id
 from partnerhub.contracts.models import Channel, Contract, ContractState, EdoOperator
@@ -387,6 +388,4 @@ def _move(
 
 def _user_or_none(by: Any) -> Any:
     """The acting user for the ``state_changed_by`` column (None for tasks and tokens)."""
-    from partnerhub.accounts.models import User
-
     return by if isinstance(by, User) else None

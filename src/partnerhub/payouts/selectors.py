@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from partnerhub.contracts import selectors as contract_selectors
 from partnerhub.core.clock import today
+from partnerhub.core.money import format_rub
 from partnerhub.documents.models import ClosingDocument
 from partnerhub.partners.models import Organisation, Program
 from partnerhub.payouts.models import PaymentRegister, Payout, PayoutState
@@ -91,8 +92,6 @@ def conversion_eligibility(*, organisation: Organisation) -> Eligibility:
 def amount_problem(*, eligibility: Eligibility, amount: Decimal) -> str | None:
     """What is wrong with converting ``amount`` (below the minimum, above the balance), or
     None."""
-    from partnerhub.core.money import format_rub
-
     if amount < eligibility.minimum:
         return _("Минимальная сумма конвертации — %(minimum)s.") % {
             "minimum": format_rub(eligibility.minimum)

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -126,8 +127,6 @@ def partner_join(
 
 
 def _required() -> Any:
-    from django.core.exceptions import ValidationError
-
     return ValidationError(_("Обязательное поле."), code="required")
 
 

@@ -32,6 +32,7 @@ as in replay). Replay of a file (``engine.replay``) still judges the file whole 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -656,8 +657,6 @@ def portal_event_record(
     Its id is ``<source>:<type>:<uuid>``; a refusal raises ``EventRejected`` (the caller's
     transaction rolls back).
     """
-    import uuid
-
     event_id = f"{source}:{type}:{uuid.uuid4().hex}"
     # written in the program's time zone: times shown from it (the next review) keep its offset
     local = at.astimezone(ZoneInfo(current_config(program).timezone))
