@@ -37,7 +37,6 @@ ALLOWED: dict[tuple[str, str], str] = {
 DEBT: set[tuple[str, str]] = {
     ("core/delivery.py", "partnerhub.core.tasks"),
     ("core/outbox.py", "partnerhub.core.tasks"),
-    ("referrals/services/intake.py", "partnerhub.referrals.tasks"),
     ("notifications/rules_payouts.py", "partnerhub.payouts.models"),
     ("notifications/rules_leads.py", "partnerhub.leads.models"),
     ("notifications/rules_leads.py", "partnerhub.leads.rules"),

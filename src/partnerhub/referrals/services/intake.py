@@ -75,6 +75,7 @@ from partnerhub.referrals.models.events import (
 from partnerhub.referrals.selectors.config import current_config
 from partnerhub.referrals.services import live
 from partnerhub.referrals.services.bulk import existing, insert_rows, json_text
+from partnerhub.referrals.tasks import referrals_analyze, referrals_apply
 
 __all__ = ["IngestResult", "events_ingest", "portal_event_record"]
 
@@ -551,8 +552,6 @@ def _count_for_statistics(stored: int) -> None:
     if _stored_since_analyze < ANALYZE_EVERY or connection.vendor != "postgresql":
         return
     _stored_since_analyze = 0
-    from partnerhub.referrals.tasks import referrals_analyze  # tasks import the services
-
     transaction.on_commit(referrals_analyze)
 
 
@@ -638,8 +637,6 @@ def _ingest_once(
 
 
 def _apply_later(program: Program) -> None:
-    from partnerhub.referrals.tasks import referrals_apply  # tasks import the services
-
     referrals_apply(program.pk)
 
 
