@@ -389,6 +389,9 @@ class Engine:
 
     def advance(self, partner: _Partner, us: int) -> None:
         """Bring ``partner`` to time ``us``: due reviews (in order), then expiries."""
+        heap = partner.heap
+        if partner.next_review_us > us and (not heap or heap[0][0] > us):
+            return  # nothing due (most events): no review, no expiry
         while partner.next_review_us <= us:
             review_us = partner.next_review_us
             self._expire(partner, review_us)
