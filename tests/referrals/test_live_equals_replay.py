@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 from partnerhub.partners.models import Organisation
 from partnerhub.referrals.engine import run
-from partnerhub.referrals.models import PendingEvent, ReferralPartner, StoredEvent
+from partnerhub.referrals.models import PendingEvent, ReferralClient, ReferralPartner, StoredEvent
 from partnerhub.referrals.services import intake, live
 from partnerhub.referrals.services.live import feed as live_feed
 from partnerhub.referrals.services.live import memory as live_memory
@@ -242,3 +242,53 @@ def _check(events, batches, modes, as_of_minutes) -> None:
                 assert got.standing == expected.standing, (code, as_of)
                 same_history(got, expected)
     assert live.verify(program=program, as_of=NOW) == []
+
+
+def _promo_race(registered_b: bool) -> list[dict[str, Any]]:
+    """Partner B creates promo code SPRING first (by id, at the same minute) and partner A
+    second; a client registers with SPRING. The engine refuses a creation by a partner not
+    registered yet, so the code is A's unless B registered before."""
+    events: list[dict[str, Any]] = [
+        {"id": "e0", "type": "partner.registered", "at": at(0), "partner": CODES[0]}
+    ]
+    if registered_b:
+        events.append({"id": "e00", "type": "partner.registered", "at": at(0), "partner": CODES[1]})
+    for event_id, code in (("e1", CODES[1]), ("e2", CODES[0])):
+        events.append(
+            {
+                "id": event_id,
+                "type": "promo_code.created",
+                "at": at(1),
+                "partner": code,
+                "code": "SPRING",
+                "valid_from": at(1),
+                "valid_until": at(60),
+                "client_bonus": "month",
+            }
+        )
+    events.append(
+        {
+            "id": "e3",
+            "type": "client.registered",
+            "at": at(2),
+            "client": "c0.ru",
+            "promo_code": "SPRING",
+        }
+    )
+    return events
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("registered_b", [False, True])
+@pytest.mark.parametrize("split", [1, 2, 4])
+def test_a_promo_code_created_by_a_partner_not_registered_yet_is_not_its_own(
+    ledger_committed, registered_b, split
+):
+    # given the same history posted in one batch or split (the partner's registration first)
+    events = _promo_race(registered_b)
+    batches = [events[:split], events[split:]] if split < len(events) else [events]
+    # then the client belongs to the partner the replay attributes it to: A when B had not
+    # registered (its creation was refused), B otherwise; live equals replay
+    _check(events, batches, ["request"] * len(batches), [30])
+    owner = CODES[1] if registered_b else CODES[0]
+    assert ReferralClient.objects.get(client="c0.ru").partition == owner

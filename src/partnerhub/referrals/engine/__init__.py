@@ -22,7 +22,7 @@ from partnerhub.referrals.engine.config import (
     config_from_dict,
     config_to_dict,
 )
-from partnerhub.referrals.engine.core import Engine, promo_key
+from partnerhub.referrals.engine.core import Engine, promo_key, promo_owner
 from partnerhub.referrals.engine.events import (
     EPOCH,
     EVENT_TYPES,
@@ -71,6 +71,7 @@ __all__ = [
     "parse_event",
     "parse_timestamp",
     "promo_key",
+    "promo_owner",
     "run",
 ]
 

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -55,7 +55,7 @@ from partnerhub.referrals.engine.results import (
     Standing,
 )
 
-__all__ = ["Engine", "promo_key"]
+__all__ = ["Engine", "promo_key", "promo_owner"]
 
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
@@ -65,6 +65,21 @@ ZERO = Decimal("0.00")
 def promo_key(code: str) -> str:
     """Promo codes are unique and compared case-insensitively."""
     return code.casefold()
+
+
+def promo_owner(
+    creations: Iterable[tuple[int, str, str]], registered: Mapping[str, tuple[int, str]]
+) -> str | None:
+    """The partner a promo code belongs to, as the engine decides it: its first creation in
+    time order ((µs, event id), ``creations``: (µs, id, partner)) by a partner registered before
+    it (``registered``: each partner's first registration, (µs, id)); a creation by a partner
+    not registered yet is refused and leaves the code free. None: nobody owns it (yet)."""
+    valid = [
+        (us, event_id, partner)
+        for us, event_id, partner in creations
+        if partner in registered and registered[partner] < (us, event_id)
+    ]
+    return min(valid)[2] if valid else None
 
 
 def _us(moment: dt.datetime) -> int:

@@ -60,6 +60,7 @@ from partnerhub.referrals.engine import (
     in_order,
     parse_event,
     promo_key,
+    promo_owner,
 )
 from partnerhub.referrals.engine.events import extra_fields
 from partnerhub.referrals.models.events import (
@@ -219,13 +220,8 @@ class _Resolver:
         clients = {e.data["client"] for e in events if e.type in CLIENT_EVENTS}
         registering = {e.data["client"] for e in events if e.type == "client.registered"}
         payments = {e.data["payment"] for e in events if e.type == "payment.refunded"}
-        self.registered_at: dict[str, int] = {}
-        for chunk in _chunks(sorted(link_codes)):
-            for code, at_us in StoredEvent.objects.filter(
-                program=program, type="partner.registered", subject__in=chunk
-            ).values_list("subject", "at_us"):
-                self.registered_at[code] = min(at_us, self.registered_at.get(code, at_us))
-        self.promo_first: dict[str, tuple[int, str, str]] = {}  # key -> (at_us, id, partner)
+        #: promo key -> its creations (at_us, id, partner), stored and in the batch
+        self.promo_creations: dict[str, list[tuple[int, str, str]]] = {}
         for chunk in _chunks(sorted(promo_keys)):
             for key, at_us, event_id, raw in (
                 StoredEvent.objects.filter(
@@ -235,6 +231,15 @@ class _Resolver:
                 .values_list("promo_key", "at_us", "event_id", "raw")
             ):
                 self.promo_created(key, at_us, event_id, raw["partner"])
+        creators = {c[2] for found in self.promo_creations.values() for c in found}
+        creators |= {e.data["partner"] for e in events if e.type == "promo_code.created"}
+        #: partner code -> its first registration (at_us, id): link codes and promo creators
+        self.partner_first: dict[str, tuple[int, str]] = {}
+        for chunk in _chunks(sorted(link_codes | creators)):
+            for code, at_us, event_id in StoredEvent.objects.filter(
+                program=program, type="partner.registered", subject__in=chunk
+            ).values_list("subject", "at_us", "event_id"):
+                self.partner_registered(code, at_us, event_id)
         self.client_first: dict[str, tuple[int, str]] = {}  # client -> its first registration
         for chunk in _chunks(sorted(registering)):
             for client, at_us, event_id in StoredEvent.objects.filter(
@@ -258,18 +263,23 @@ class _Resolver:
                 self.payment_partition[event_id] = (partner, client)
 
     def promo_created(self, key: str, at_us: int, event_id: str, partner: str) -> None:
-        """The first creation of a promo code (by time) names its owner."""
-        found = self.promo_first.get(key)
-        if found is None or (at_us, event_id) < found[:2]:
-            self.promo_first[key] = (at_us, event_id, partner)
+        """A creation of a promo code (its owner: ``promo_owner``)."""
+        self.promo_creations.setdefault(key, []).append((at_us, event_id, partner))
+
+    def partner_registered(self, code: str, at_us: int, event_id: str) -> None:
+        """A registration of a partner code (the first one counts)."""
+        first = (at_us, event_id)
+        self.partner_first[code] = min(first, self.partner_first.get(code, first))
 
     def promo_owner(self, key: str) -> str | None:
-        found = self.promo_first.get(key)
-        return found[2] if found is not None else None
+        """The first creation by a partner registered before it (``engine.promo_owner``: the
+        engine's own rule, so that the partition is the partner the replay attributes to)."""
+        return promo_owner(self.promo_creations.get(key, ()), self.partner_first)
 
     def client_candidate(self, event: Event) -> str:
         link = event.data.get("referral_code") or ""
-        if link and self.registered_at.get(link, event.us + 1) <= event.us:
+        registered = self.partner_first.get(link) if link else None
+        if registered is not None and registered[0] <= event.us:
             return str(link)
         promo = event.data.get("promo_code")
         if promo:
@@ -290,8 +300,7 @@ def _partition(batch: _Batch, events: list[Event]) -> list[Event]:
     batch.known_clients = set(resolver.client_partition)
     for event in events:
         if event.type == "partner.registered":
-            code = event.data["partner"]
-            resolver.registered_at[code] = min(event.us, resolver.registered_at.get(code, event.us))
+            resolver.partner_registered(event.data["partner"], event.us, event.id)
         elif event.type == "promo_code.created":
             data = event.data
             resolver.promo_created(promo_key(data["code"]), event.us, event.id, data["partner"])

@@ -13,7 +13,7 @@ import orjson
 from django.db.models import Q
 
 from partnerhub.partners.models import Program
-from partnerhub.referrals.engine import Event, parse_event, promo_key
+from partnerhub.referrals.engine import Event, parse_event, promo_key, promo_owner
 from partnerhub.referrals.models.events import (
     EventPartition,
     PartnerState,
@@ -89,18 +89,25 @@ def _first_registrations(
 
 
 def _promo_owners(program: Program, keys: Iterable[str]) -> dict[str, str]:
-    """The partner that created each promo code first (time, id)."""
-    first: dict[str, tuple[int, str, str]] = {}
+    """The partner each promo code belongs to: its first creation (time, id) by a partner
+    registered before it (``engine.promo_owner``, the engine's own rule)."""
+    creations: dict[str, list[tuple[int, str, str]]] = {}
     rows = (
         StoredEvent.objects.filter(program=program, type="promo_code.created", promo_key__in=keys)
         .exclude(promo_key="")
         .values_list("promo_key", "at_us", "event_id", "raw__partner")
     )
     for key, at_us, event_id, partner in rows:
-        known = first.get(key)
-        if known is None or (at_us, event_id) < known[:2]:
-            first[key] = (at_us, event_id, str(partner))
-    return {key: owner for key, (_at, _id, owner) in first.items()}
+        creations.setdefault(key, []).append((at_us, event_id, str(partner)))
+    creators = sorted({c[2] for found in creations.values() for c in found})
+    registered: dict[str, tuple[int, str]] = {}
+    for start in range(0, len(creators), 500):
+        for code, at_us, event_id in StoredEvent.objects.filter(
+            program=program, type="partner.registered", subject__in=creators[start : start + 500]
+        ).values_list("subject", "at_us", "event_id"):
+            registered[code] = min((at_us, event_id), registered.get(code, (at_us, event_id)))
+    owners = {key: promo_owner(found, registered) for key, found in creations.items()}
+    return {key: owner for key, owner in owners.items() if owner is not None}
 
 
 def clients_move(*, program: Program, moves: Sequence[tuple[str, str, str]]) -> set[str]:
