@@ -234,12 +234,8 @@ class _Resolver:
         creators = {c[2] for found in self.promo_creations.values() for c in found}
         creators |= {e.data["partner"] for e in events if e.type == "promo_code.created"}
         #: partner code -> its first registration (at_us, id): link codes and promo creators
-        self.partner_first: dict[str, tuple[int, str]] = {}
-        for chunk in _chunks(sorted(link_codes | creators)):
-            for code, at_us, event_id in StoredEvent.objects.filter(
-                program=program, type="partner.registered", subject__in=chunk
-            ).values_list("subject", "at_us", "event_id"):
-                self.partner_registered(code, at_us, event_id)
+        named = {code for code in link_codes | creators if isinstance(code, str)}
+        self.partner_first = live.partner_registrations(program, named)
         self.client_first: dict[str, tuple[int, str]] = {}  # client -> its first registration
         for chunk in _chunks(sorted(registering)):
             for client, at_us, event_id in StoredEvent.objects.filter(

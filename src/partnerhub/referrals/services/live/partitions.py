@@ -88,6 +88,19 @@ def _first_registrations(
     return {client: (at_us, link, key) for client, (at_us, _id, link, key) in found.items()}
 
 
+def partner_registrations(program: Program, codes: Iterable[str]) -> dict[str, tuple[int, str]]:
+    """Each partner code's first stored registration, (µs, event id): what the engine's
+    attribution rules compare event keys with (the intake and the re-partitioning)."""
+    codes = sorted(codes)
+    first: dict[str, tuple[int, str]] = {}
+    for start in range(0, len(codes), 500):
+        for code, at_us, event_id in StoredEvent.objects.filter(
+            program=program, type="partner.registered", subject__in=codes[start : start + 500]
+        ).values_list("subject", "at_us", "event_id"):
+            first[code] = min((at_us, event_id), first.get(code, (at_us, event_id)))
+    return first
+
+
 def _promo_owners(program: Program, keys: Iterable[str]) -> dict[str, str]:
     """The partner each promo code belongs to: its first creation (time, id) by a partner
     registered before it (``engine.promo_owner``, the engine's own rule)."""
@@ -99,13 +112,9 @@ def _promo_owners(program: Program, keys: Iterable[str]) -> dict[str, str]:
     )
     for key, at_us, event_id, partner in rows:
         creations.setdefault(key, []).append((at_us, event_id, str(partner)))
-    creators = sorted({c[2] for found in creations.values() for c in found})
-    registered: dict[str, tuple[int, str]] = {}
-    for start in range(0, len(creators), 500):
-        for code, at_us, event_id in StoredEvent.objects.filter(
-            program=program, type="partner.registered", subject__in=creators[start : start + 500]
-        ).values_list("subject", "at_us", "event_id"):
-            registered[code] = min((at_us, event_id), registered.get(code, (at_us, event_id)))
+    registered = partner_registrations(
+        program, {c[2] for found in creations.values() for c in found}
+    )
     owners = {key: promo_owner(found, registered) for key, found in creations.items()}
     return {key: owner for key, owner in owners.items() if owner is not None}
 
