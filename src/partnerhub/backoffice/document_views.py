@@ -11,12 +11,12 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from partnerhub.accounts.principal import organisation_of
-from partnerhub.cabinet.document_views import kind_filter, pdf_filename, pdf_response, year_filter
 from partnerhub.core.access import access, vendor
 from partnerhub.core.pagination import paginate
 from partnerhub.documents import selectors
 from partnerhub.documents.models import DocumentKind
 from partnerhub.documents.services import closing_document_pdf
+from partnerhub.pages.documents import kind_filter, pdf_filename, pdf_response, year_filter
 
 READERS = vendor("accountant", "program_manager", "administrator")
 PER_PAGE = 50

@@ -33,7 +33,6 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from partnerhub.accounts.principal import organisation_of
-from partnerhub.cabinet.referral_views import BONUS_KINDS, GRANT_CAUSES
 from partnerhub.core import clock, exports
 from partnerhub.core.access import access, allowed, vendor
 from partnerhub.core.clock import PROGRAM_TZ
@@ -41,6 +40,7 @@ from partnerhub.core.errors import ApplicationError
 from partnerhub.core.forms import add_service_errors
 from partnerhub.core.money import MoneyFormField, quantize
 from partnerhub.core.pagination import paginate
+from partnerhub.pages.referrals import BONUS_KINDS, GRANT_CAUSES
 from partnerhub.partners.models import Program
 from partnerhub.referrals.engine.results import BonusEntry, Grant, LevelChange, Review
 from partnerhub.referrals.models import ReferralPartner

@@ -33,6 +33,7 @@ from partnerhub.accounts.principal import organisation_of
 from partnerhub.core import clock
 from partnerhub.core.access import access, partner
 from partnerhub.core.pagination import paginate
+from partnerhub.pages.referrals import BONUS_KINDS, GRANT_CAUSES
 from partnerhub.partners.models import Organisation, Program
 from partnerhub.payouts.selectors import BonusMovement, bonus_movements_of
 from partnerhub.referrals.engine.months import add_months_to_date
@@ -47,23 +48,6 @@ CHART_MONTHS_AHEAD = 3
 CLIENTS_PER_PAGE = 25
 BONUSES_PER_PAGE = 25
 SEARCH_MAX = 200
-
-#: Kinds of bonus entries, as partners read them.
-BONUS_KINDS = {
-    "activation": _("За активного клиента"),
-    "reward": _("Вознаграждение с оплаты"),
-    "refund": _("Возврат оплаты"),
-    "adjustment": _("Ручная корректировка"),
-    "conversion": _("Вывод бонусов"),
-    "conversion_returned": _("Возврат бонусов: выплата отклонена"),
-}
-
-#: Why points were granted.
-GRANT_CAUSES = {
-    "activation": _("Активный клиент"),
-    "payment": _("Оплата"),
-    "adjustment": _("Ручная корректировка"),
-}
 
 
 @dataclass(frozen=True)
