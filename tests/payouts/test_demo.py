@@ -4,8 +4,11 @@ holds a status, its documents were accepted and its contract signed by EDO, and 
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from decimal import Decimal
+
+import time_machine
 
 from django.core.management import call_command
 
@@ -53,3 +56,16 @@ def test_every_event_the_demo_emits_about_a_partner_names_its_vendor(db, monkeyp
         event_type__startswith="accounts."
     )
     assert sorted(set(unmarked.values_list("event_type", flat=True))) == []
+
+
+def test_the_demo_loads_when_moscow_is_already_a_day_ahead_of_utc(db, monkeypatch):
+    """At 22:30 UTC it is 01:30 the next day in Moscow: the demo signs its contract on the
+    program's date (it took the UTC date, a day before the application was sent)."""
+    record_portal_events(monkeypatch)
+
+    with time_machine.travel(dt.datetime(2026, 12, 7, 22, 30, tzinfo=dt.UTC), tick=True):
+        call_command("demo_load", stdout=io.StringIO())
+        alfa = Organisation.objects.get(inn="5027123457")
+        program = selectors.conversion_eligibility(organisation=alfa).program
+
+        assert contract_signed(organisation=alfa, program=program)

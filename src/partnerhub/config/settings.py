@@ -185,6 +185,7 @@ INSTALLED_APPS = [
     "partnerhub.leads",
     "partnerhub.cabinet",
     "partnerhub.backoffice",
+    "partnerhub.demo",
 ]
 
 MIDDLEWARE = [
