@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -12,7 +12,10 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from partnerhub.accounts.models import ApiToken, token_digest
-from partnerhub.partners.models import Organisation
+
+if TYPE_CHECKING:
+    # Type only: an organisation (partners) is above accounts in the layers contract.
+    from partnerhub.partners.models import Organisation
 
 
 @dataclass

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db.models import QuerySet
 
 from partnerhub.accounts.models import ApiToken, Invitation, User
-from partnerhub.partners.models import Organisation
+
+if TYPE_CHECKING:
+    # Type only: an organisation (partners) is above accounts in the layers contract.
+    from partnerhub.partners.models import Organisation
 
 
 def employees_of(*, organisation: Organisation) -> QuerySet[User]:

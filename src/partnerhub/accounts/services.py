@@ -11,6 +11,7 @@ import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
@@ -31,7 +32,10 @@ from partnerhub.core import audit, clock
 from partnerhub.core.errors import Conflict, NotFound, ValidationFailed
 from partnerhub.core.outbox import emit
 from partnerhub.core.text import clean_name
-from partnerhub.partners.models import Organisation
+
+if TYPE_CHECKING:
+    # Type only: an organisation (partners) is above accounts in the layers contract.
+    from partnerhub.partners.models import Organisation
 
 TOKEN_PREFIX = "ph_"
 INVITATION_TOKEN_SALT = "partnerhub.accounts.invitation"
