@@ -20,19 +20,21 @@ OWNER = "owner@a.example"
 MANAGER = "manager@a.example"
 LEVEL_UP = "referrals.level.up"
 REWARD = "referrals.reward.accrued"
+#: In the order the apps register their rules (INSTALLED_APPS: partners' rules are the
+#: notifications app's own, then referrals, contracts, payouts, leads).
 OPTIONAL = [
     "partners.enrolment.active",
     "partners.enrolment.rejected",
     "partners.enrolment.suspended",
     "partners.enrolment.terminated",
+    "partners.status.granted",
+    "partners.status.ended",
+    "partners.counterparty_document.accepted",
     "referrals.level.up",
     "referrals.level.down",
     "referrals.points.expiring",
     "referrals.bonus.activation",
     "referrals.reward.accrued",
-    "partners.status.granted",
-    "partners.status.ended",
-    "partners.counterparty_document.accepted",
     "contracts.contract.sent",
     "contracts.contract.under_review",
     "payouts.payout.generated",

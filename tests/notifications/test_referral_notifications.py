@@ -9,7 +9,8 @@ from django.urls import reverse
 
 from partnerhub.core.outbox import emit
 from partnerhub.notifications.models import Notification
-from partnerhub.notifications.rules import REFERRAL_LINK, rule_for
+from partnerhub.notifications.rules import rule_for
+from partnerhub.referrals.notification_rules import REFERRAL_LINK
 from tests.smtp import bodies
 
 OWNER = "owner@a.example"

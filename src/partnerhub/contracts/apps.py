@@ -10,3 +10,7 @@ class ContractsConfig(AppConfig):
     name = "partnerhub.contracts"
     label = "contracts"
     verbose_name = _("Договоры")
+
+    def ready(self) -> None:
+        # its notification rules register with notifications (notification_rules.register)
+        from partnerhub.contracts import notification_rules  # noqa: F401

@@ -15,5 +15,8 @@ class LeadsConfig(AppConfig):
         # emit() writes one delivery per handler registered at that moment: register early.
         # Huey discovers only ``leads.tasks``; the CRM's and the notification jobs' periodic
         # tasks live beside their code and are registered here.
-        from partnerhub.leads import notify  # noqa: F401
+        from partnerhub.leads import (
+            notification_rules,  # noqa: F401  (notifications)
+            notify,  # noqa: F401
+        )
         from partnerhub.leads.crm import handlers, tasks  # noqa: F401

@@ -14,4 +14,5 @@ class NotificationsConfig(AppConfig):
     def ready(self) -> None:
         # Handlers must be registered before any event is emitted: emit() writes one delivery
         # row per handler registered at that moment.
-        from partnerhub.notifications import handlers  # noqa: F401
+        # The rules of accounts and partners; each app above registers its own in its ready().
+        from partnerhub.notifications import handlers, rules_partners  # noqa: F401

@@ -6,32 +6,30 @@ template context; None when there is nothing left to tell), who receives it, the
 and body (``%``-format strings over the context, translated into the recipient's language), the
 cabinet page the notification links to, and the email template, if any.
 
-Adding a notification is adding a row here (and an email template under
+Each app keeps its rules in ``<app>/notification_rules.py`` and registers them (``register``)
+when its ``AppConfig.ready`` imports that module; this module keeps the rules of accounts and
+partners, which sit below notifications in the layers contract, so notifications knows no
+domain app above it. Adding a notification is adding a rule there (and an email template under
 ``templates/notifications/email/`` when it sends mail). Emails are optional by default: each
 user may switch them off on the settings page (issue 5, "partners choose which emails they
-get"); a rule with ``optional=False`` (the invitation) is always sent. The referral program's
-rows (issue 5, "Notifications") read their numbers from the event's payload, which the live
-engine fills.
+get"); a rule with ``optional=False`` (the invitation) is always sent.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.http import Http404
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from partnerhub.accounts import services as account_services
 from partnerhub.accounts.roles import Role
-from partnerhub.core.clock import PROGRAM_TZ
 from partnerhub.core.models.outbox import OutboxEvent
-from partnerhub.core.money import format_rub
 from partnerhub.notifications.selectors import Recipient, default_language, members_with_roles
 from partnerhub.partners import selectors as partner_selectors
 
@@ -116,60 +114,6 @@ def organisation_context(event: OutboxEvent) -> Context | None:
     return {"organisation_id": organisation.pk, "organisation": organisation.short_name}
 
 
-def referral_context(event: OutboxEvent) -> Context | None:
-    """A referral event of a partner organisation, its numbers ready to read: amounts in roubles
-    (1 bonus = 1 rouble), the rate in percent, moments in Moscow time."""
-    context = organisation_context(event)
-    if context is None:
-        return None
-    payload = event.payload
-    return {
-        **context,
-        "code": payload.get("code", ""),
-        "old": payload.get("old", ""),
-        "new": payload.get("new", ""),
-        "points": payload.get("points", ""),
-        "client": payload.get("client", ""),
-        "amount": _roubles(payload.get("amount")),
-        "rate": _percent(payload.get("rate")),
-        "at": _moscow(payload.get("at")),
-        "expires_at": _moscow(payload.get("expires_at")),
-    }
-
-
-def _roubles(value: Any) -> str:
-    if value is None or value == "":
-        return ""
-    try:
-        return format_rub(Decimal(str(value)))
-    except (InvalidOperation, TypeError, ValueError):
-        return str(value)
-
-
-def _percent(value: Any) -> str:
-    """A rate given in percent ("35", "35.00") as "35 %"."""
-    if value is None or value == "":
-        return ""
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        return str(value)
-    return f"{number.normalize():f}".replace(".", ",") + "\u00a0%"
-
-
-def _moscow(value: Any) -> str:
-    """An ISO timestamp as "dd.mm.yyyy hh:mm" in Moscow time."""
-    if not value:
-        return ""
-    try:
-        moment = dt.datetime.fromisoformat(str(value))
-    except ValueError:
-        return str(value)
-    if moment.tzinfo is None:
-        return str(value)
-    return moment.astimezone(PROGRAM_TZ).strftime("%d.%m.%Y %H:%M")
-
-
 # --- who receives it --------------------------------------------------------------------------
 
 
@@ -191,11 +135,9 @@ def invited_address(event: OutboxEvent, context: Context) -> list[Recipient]:
 
 OWNER_AND_MANAGERS = members(Role.OWNER, Role.MANAGER)
 #: The partner's referral dashboard in the cabinet.
-REFERRAL_LINK = "cabinet:referrals"
 REASON = _("Причина: %(reason)s")
 
 ENROLMENT_GROUP = _("Участие в программах")
-REFERRAL_GROUP = _("Реферальная программа")
 
 #: Enrolment states the partner hears about: (state, title, body, name on the settings page).
 ENROLMENT_CHANGES = (
@@ -225,43 +167,8 @@ ENROLMENT_CHANGES = (
     ),
 )
 
-#: Referral program events (emitted by the live engine): (event type, title, body, name).
-REFERRAL_EVENTS = (
-    (
-        "referrals.level.up",
-        _("Уровень повышен: %(old)s → %(new)s"),
-        _("Партнёр %(code)s: уровень в реферальной программе повышен с %(old)s до %(new)s."),
-        _("Повышение уровня"),
-    ),
-    (
-        "referrals.level.down",
-        _("Уровень понижен: %(old)s → %(new)s"),
-        _(
-            "Пересмотр %(at)s: активных баллов меньше порога уровня %(old)s, "
-            "уровень понижен до %(new)s."
-        ),
-        _("Понижение уровня при пересмотре"),
-    ),
-    (
-        "referrals.points.expiring",
-        _("Скоро сгорят баллы: %(points)s"),
-        _("Баллы (%(points)s) перестанут быть активными %(expires_at)s."),
-        _("Баллы скоро сгорят"),
-    ),
-    (
-        "referrals.bonus.activation",
-        _("Бонус за активного клиента: %(amount)s"),
-        _("Клиент %(client)s стал активным: начислен бонус %(amount)s."),
-        _("Бонус за активного клиента"),
-    ),
-    (
-        "referrals.reward.accrued",
-        _("Вознаграждение: %(amount)s"),
-        _("За оплату клиента %(client)s начислено вознаграждение %(amount)s (ставка %(rate)s)."),
-        _("Начислено вознаграждение"),
-    ),
-)
-
+#: The rules of accounts and partners (below notifications in the layers); each app above
+#: registers its own in its ``AppConfig.ready`` (``<app>/notification_rules.py``).
 RULES: dict[str, Rule] = {
     rule.event_type: rule
     for rule in (
@@ -286,20 +193,6 @@ RULES: dict[str, Rule] = {
             )
             for state, title, body, name in ENROLMENT_CHANGES
         ),
-        *(
-            Rule(
-                event_type=event_type,
-                context=referral_context,
-                recipients=OWNER_AND_MANAGERS,
-                title=title,
-                body=body,
-                link=REFERRAL_LINK,
-                email=event_type.replace(".", "_"),
-                group=REFERRAL_GROUP,
-                name=name,
-            )
-            for event_type, title, body, name in REFERRAL_EVENTS
-        ),
         Rule(
             event_type="partners.card.updated",
             context=organisation_context,
@@ -312,21 +205,15 @@ RULES: dict[str, Rule] = {
 }
 
 
-# issue 6: each area keeps its rules in a module of its own (they import ``Rule`` from here)
-from partnerhub.notifications import (  # noqa: E402
-    rules_contracts,
-    rules_leads,
-    rules_partners,
-    rules_payouts,
-)
-
-for _area_rule in (
-    *rules_partners.RULES,
-    *rules_contracts.RULES,
-    *rules_payouts.RULES,
-    *rules_leads.RULES,
-):
-    RULES[_area_rule.event_type] = _area_rule
+def register(*rules: Rule) -> None:
+    """Add an app's rules to the table (its ``AppConfig.ready`` imports its
+    ``notification_rules``, which calls this). One rule an event type: another rule for a type
+    already taken is a programming error."""
+    for rule in rules:
+        taken = RULES.get(rule.event_type)
+        if taken is not None and taken != rule:
+            raise ImproperlyConfigured(f"two notification rules for {rule.event_type!r}")
+        RULES[rule.event_type] = rule
 
 
 def rule_for(event_type: str) -> Rule | None:

@@ -1,5 +1,5 @@
-"""Notification rules of partner statuses and counterparty documents (issue 6), merged into
-``rules.RULES``.
+"""Notification rules of partner statuses and counterparty documents (issue 6); registered with
+``rules.register`` when the app is ready (``apps``).
 
 Spec partners-and-contracts ("Statuses"; "Contract" step 1). The partner's owner hears about a
 status granted or ended; the owner and the accountant (who upload the documents) hear how each
@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from partnerhub.accounts.roles import Role
 from partnerhub.core.models.outbox import OutboxEvent
-from partnerhub.notifications.rules import Context, Rule, members
+from partnerhub.notifications.rules import Context, Rule, members, register
 from partnerhub.partners import selectors as partner_selectors
 
 STATUS_GROUP = _("Статусы партнёра")
@@ -116,3 +116,5 @@ RULES: list[Rule] = [
         name=_("Документ запрошен повторно"),
     ),
 ]
+
+register(*RULES)

@@ -10,3 +10,7 @@ class PayoutsConfig(AppConfig):
     name = "partnerhub.payouts"
     label = "payouts"
     verbose_name = _("Выплаты")
+
+    def ready(self) -> None:
+        # its notification rules register with notifications (notification_rules.register)
+        from partnerhub.payouts import notification_rules  # noqa: F401

@@ -13,3 +13,4 @@ class ReferralsConfig(AppConfig):
 
     def ready(self) -> None:
         from partnerhub.referrals import handlers  # noqa: F401  (outbox handlers register)
+        from partnerhub.referrals import notification_rules  # noqa: F401  (notifications)

@@ -1,4 +1,5 @@
-"""Notification rules of conversions and payouts (issue 6), merged into ``rules.RULES``.
+"""Notification rules of conversions and payouts (issue 6); registered with
+``notifications.rules.register`` when the app is ready (``apps``).
 
 The partner's owner and accountant hear about each step of a payout (documents formed, sent,
 the act signed, rejected with the reason, paid); the vendor's accountants get the daily digest
@@ -17,9 +18,10 @@ from partnerhub.accounts import selectors as account_selectors
 from partnerhub.accounts.roles import Role
 from partnerhub.core.models.outbox import OutboxEvent
 from partnerhub.core.money import format_rub
-from partnerhub.notifications.rules import Context, Rule, members
+from partnerhub.notifications.rules import Context, Rule, members, register
 from partnerhub.notifications.selectors import Recipient, language_of
 from partnerhub.partners.models import Organisation, OrgKind
+from partnerhub.payouts.models import Payout
 
 PAYOUT_LINK = "cabinet:payouts"
 PAYOUT_GROUP = _("Выплаты")
@@ -32,8 +34,6 @@ def _date(value: dt.date | None) -> str:
 
 def payout_context(event: OutboxEvent) -> Context | None:
     """The payout the event is about, its numbers ready to read; the reason is the event's."""
-    from partnerhub.payouts.models import Payout
-
     payout = (
         Payout.objects.filter(pk=event.payload.get("id"))
         .select_related("organisation", "vendor")
@@ -93,8 +93,6 @@ PAYOUT_EVENTS = (
 def digest_context(event: OutboxEvent) -> Context | None:
     """The payouts of the digest, as they are now (one already settled is still listed with its
     state, so the email matches what staff saw at 09:00)."""
-    from partnerhub.payouts.models import Payout
-
     if event.organisation_id is None:
         return None
     vendor = Organisation.objects.filter(pk=event.organisation_id, kind=OrgKind.VENDOR).first()
@@ -151,3 +149,5 @@ RULES: list[Rule] = [
         optional=False,  # a staff duty, not on the partners' settings page
     ),
 ]
+
+register(*RULES)

@@ -1,4 +1,5 @@
-"""Notification rules of the lead marketplace (issue 7, item 8), merged into ``rules.RULES``.
+"""Notification rules of the lead marketplace (issue 7, item 8); registered with
+``notifications.rules.register`` when the app is ready (``apps``).
 
 The events come from the periodic jobs in ``leads.notify``:
 
@@ -28,7 +29,15 @@ from django.utils.translation import gettext_lazy as _
 from partnerhub.accounts.roles import Role
 from partnerhub.core import clock
 from partnerhub.core.models.outbox import OutboxEvent
-from partnerhub.notifications.rules import Context, Rule, members, organisation_context
+from partnerhub.leads.models import Deal, Lead, LeadState, MarketplaceAccess
+from partnerhub.leads.rules import mask_email, mask_name, mask_phone
+from partnerhub.notifications.rules import (
+    Context,
+    Rule,
+    members,
+    organisation_context,
+    register,
+)
 
 LEADS_GROUP = _("Биржа заявок")
 #: Cabinet pages the in-app notifications link to (cabinet/lead_urls.py).
@@ -59,9 +68,6 @@ def _moscow(moment: dt.datetime) -> str:
 
 def lead_lines(*, lead_ids: list[Any], organisation_id: int) -> list[LeadLine]:
     """The leads of an event still open and not taken by the partner, contacts masked."""
-    from partnerhub.leads.models import Deal, Lead, LeadState
-    from partnerhub.leads.rules import mask_email, mask_name, mask_phone
-
     ids = [int(pk) for pk in lead_ids]
     taken = Deal.objects.filter(lead_id__in=ids, organisation_id=organisation_id).values("lead_id")
     leads = (
@@ -103,8 +109,6 @@ def lead_list_context(event: OutboxEvent) -> Context | None:
 
 def stale_deal_context(event: OutboxEvent) -> Context | None:
     """The deal still open and without activity since the event was made."""
-    from partnerhub.leads.models import Deal
-
     deal = (
         Deal.objects.filter(pk=event.payload.get("deal_id"), is_open=True)
         .select_related("organisation", "lead")
@@ -134,8 +138,6 @@ REVIEWED_EMAIL = "partners_document_reviewed"
 
 def page_context(event: OutboxEvent) -> Context | None:
     """The partner whose page was checked, the page's address and the reason of the event."""
-    from partnerhub.leads.models import MarketplaceAccess
-
     access = (
         MarketplaceAccess.objects.filter(pk=event.payload.get("access_id"))
         .select_related("organisation")
@@ -215,3 +217,5 @@ RULES: list[Rule] = [
         name=_("Сделка без событий"),
     ),
 ]
+
+register(*RULES)

@@ -1,4 +1,5 @@
-"""Notification rules of contracts and closing documents (issue 6), merged into ``rules.RULES``.
+"""Notification rules of contracts and closing documents (issue 6); registered with
+``notifications.rules.register`` when the app is ready (``apps``).
 
 Spec: partners-and-contracts, "Contract": the partner (owner and accountant) hears of each step
 of its contract by email and in the cabinet. The state and reason are the event's (what
@@ -11,8 +12,9 @@ from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
 from partnerhub.accounts.roles import Role
+from partnerhub.contracts.selectors import contract_get
 from partnerhub.core.models.outbox import OutboxEvent
-from partnerhub.notifications.rules import REASON, Context, Rule, members
+from partnerhub.notifications.rules import REASON, Context, Rule, members, register
 
 CONTRACT_GROUP = _("Договор")
 CONTRACT_LINK = "cabinet:contracts"
@@ -21,8 +23,6 @@ OWNER_AND_ACCOUNTANT = members(Role.OWNER, Role.ACCOUNTANT)
 
 def contract_context(event: OutboxEvent) -> Context | None:
     """The contract whose state changed, with its program and application number."""
-    from partnerhub.contracts.selectors import contract_get
-
     try:
         contract = contract_get(pk=int(event.payload["id"]))
     except (Http404, KeyError, TypeError, ValueError):
@@ -91,3 +91,5 @@ RULES: list[Rule] = [
     )
     for state, title, body, name in CONTRACT_CHANGES
 ]
+
+register(*RULES)
