@@ -14,6 +14,8 @@ from django.http import Http404
 
 from partnerhub.contracts.models import Contract, ContractState
 from partnerhub.partners.models import EnrolmentState, Organisation, Program, ProgramKind
+from partnerhub.referrals.selectors.links import referral_partner_of
+from partnerhub.referrals.selectors.standing import partner_of
 
 __all__ = [
     "QUEUE_STATES",
@@ -145,8 +147,6 @@ def programs_for_contract(*, organisation: Organisation) -> list[ProgramContract
     The referral programs the partner is registered in (or enrolled in, active), and every
     program in which it already has a contract.
     """
-    from partnerhub.referrals.selectors.links import referral_partner_of
-
     programs: dict[int, Program] = {}
     contracts = {c.program_id: c for c in contracts_of_partner(organisation=organisation)}
     for contract in contracts.values():
@@ -167,8 +167,6 @@ def programs_for_contract(*, organisation: Organisation) -> list[ProgramContract
 def participates(*, organisation: Organisation, program: Program) -> bool:
     """True when the partner takes part in ``program``: an active enrolment, or (referral
     programs) a registration as a referral partner."""
-    from partnerhub.referrals.selectors.standing import partner_of
-
     if program.enrolments.filter(organisation=organisation, state=EnrolmentState.ACTIVE).exists():
         return True
     if program.kind == ProgramKind.REFERRALS:

@@ -8,3 +8,9 @@ class CoreConfig(AppConfig):
 
     name = "partnerhub.core"
     label = "core"
+
+    def ready(self) -> None:
+        # The outbox wakes the worker through the delivery task, which imports the outbox.
+        from partnerhub.core import outbox, tasks
+
+        outbox.waker_set(tasks.deliver_event)

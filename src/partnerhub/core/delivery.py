@@ -51,7 +51,7 @@ from django.utils.translation import gettext as _
 from partnerhub.core import audit, clock
 from partnerhub.core.errors import Conflict, NotFound
 from partnerhub.core.models.outbox import DeliveryState, OutboxDelivery
-from partnerhub.core.outbox import registered_handlers
+from partnerhub.core.outbox import registered_handlers, wake
 
 logger = logging.getLogger(__name__)
 
@@ -280,14 +280,8 @@ def retry_dead(
             after={"state": DeliveryState.PENDING},
         )
         event_id = str(delivery.event_id)
-        transaction.on_commit(lambda: _wake(event_id))
+        transaction.on_commit(lambda: wake(event_id))
     return delivery
-
-
-def _wake(event_id: str) -> None:
-    from partnerhub.core.tasks import deliver_event  # tasks imports this module
-
-    deliver_event(event_id)
 
 
 # --- reading, for the back office ----------------------------------------------------------

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
 from partnerhub.core.models.outbox import OutboxDelivery, OutboxEvent
@@ -92,12 +93,23 @@ def emit(
             for target in h.targets_for(event)
         ]
         OutboxDelivery.objects.bulk_create(deliveries)
-        transaction.on_commit(lambda: _schedule(event.pk))
+        transaction.on_commit(lambda: wake(event.pk))
     return event
 
 
-def _schedule(event_id: Any) -> None:
-    """Enqueue delivery of the event's deliveries (the worker reloads them by id)."""
-    from partnerhub.core.tasks import deliver_event
+#: What wakes the worker for an event: the ``core.tasks.deliver_event`` task, set when the app
+#: is ready (``CoreConfig.ready``); the task module imports this one, so this one cannot.
+_waker: Callable[[str], None] | None = None
 
-    deliver_event(str(event_id))
+
+def waker_set(wake: Callable[[str], None]) -> None:
+    """Name what enqueues the delivery of an event's due deliveries (``CoreConfig.ready``)."""
+    global _waker
+    _waker = wake
+
+
+def wake(event_id: Any) -> None:
+    """Enqueue delivery of the event's due deliveries (the worker reloads them by id)."""
+    if _waker is None:
+        raise ImproperlyConfigured("the outbox has no waker: is partnerhub.core installed?")
+    _waker(str(event_id))

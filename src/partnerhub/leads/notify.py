@@ -1,5 +1,5 @@
 """Periodic jobs of the lead marketplace that find what to tell partners and emit outbox events
-(issue 7, item 8 "Notifications"; spec leads.md). ``notifications.rules_leads`` turns the events
+(issue 7, item 8 "Notifications"; spec leads.md). ``leads.notification_rules`` turns the events
 into in-app notifications and emails.
 
 - ``digest_send``: the daily digest ("leads.digest") of leads published since the last digest,
@@ -35,6 +35,7 @@ from huey.contrib.djhuey import db_periodic_task, lock_task
 
 from partnerhub.core import clock, outbox
 from partnerhub.core.audit import system_actor
+from partnerhub.leads import selectors
 from partnerhub.leads.models import (
     Deal,
     Lead,
@@ -117,8 +118,6 @@ def eligible_only(
     plan: dict[int, list[int]], *, program: Program, now: dt.datetime
 ) -> dict[int, list[int]]:
     """The part of ``plan`` whose partners meet the marketplace conditions now."""
-    from partnerhub.leads import selectors
-
     organisations = Organisation.objects.in_bulk(list(plan))
     return {
         org_id: ids

@@ -20,6 +20,7 @@ from partnerhub.contracts import selectors as contract_selectors
 from partnerhub.core.clock import today
 from partnerhub.core.money import format_rub
 from partnerhub.documents.models import ClosingDocument
+from partnerhub.documents.selectors import closing_documents_of
 from partnerhub.partners.models import Organisation, Program
 from partnerhub.payouts.models import PaymentRegister, Payout, PayoutState
 from partnerhub.referrals.models import ReferralPartner
@@ -121,8 +122,6 @@ def payout_get_for_partner(*, organisation: Organisation, pk: int) -> Payout:
 
 def documents_of(*, payout: Payout) -> list[ClosingDocument]:
     """The closing documents of a payout (act first, then the invoice)."""
-    from partnerhub.documents.selectors import closing_documents_of  # helper C2's module
-
     return sorted(closing_documents_of(source=payout.source), key=lambda d: d.kind != "act")
 
 

@@ -38,6 +38,7 @@ from partnerhub.core.errors import Conflict, ValidationFailed
 from partnerhub.core.input import decimal_in_range
 from partnerhub.core.models.ledger import LedgerAccount, LedgerTransaction, Side
 from partnerhub.core.transitions import transition
+from partnerhub.documents.services import closing_documents_issue
 from partnerhub.partners.models import Organisation
 from partnerhub.payouts import selectors
 from partnerhub.payouts.errors import ConversionRefused, PayoutRefused
@@ -216,8 +217,6 @@ def _same_request(existing: Payout, amount: Decimal) -> Payout:
 
 
 def _documents_issue(*, payout: Payout, on: dt.date) -> None:
-    from partnerhub.documents.services import closing_documents_issue  # helper C2's module
-
     closing_documents_issue(
         vendor=payout.vendor,
         partner=payout.organisation,

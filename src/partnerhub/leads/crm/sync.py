@@ -47,7 +47,7 @@ from django.utils.translation import gettext as _
 
 from partnerhub.core import clock
 from partnerhub.core.errors import ApplicationError
-from partnerhub.leads import rules
+from partnerhub.leads import rules, services
 from partnerhub.leads.crm.client import CrmClient, CrmError
 from partnerhub.leads.models import (
     OPEN_STAGES,
@@ -282,8 +282,6 @@ def _ensure_contact(client: CrmClient, deal: Deal) -> str:
     found = client.call("crm.contact.list", {"filter": marker, "select": ["ID"]}, deal=deal)
     if found:
         return str(min(int(c["ID"]) for c in found))
-    from partnerhub.leads import services
-
     contacts = services.deal_contacts_reveal(deal=deal, by=None, channel=RevealChannel.CRM)
     fields: dict[str, Any] = {"NAME": contacts.get("contact_name", ""), **marker}
     if contacts.get("contact_phone"):
@@ -374,8 +372,6 @@ def apply_remote(link: CrmDealLink, remote: dict[str, Any], call: CrmCall | None
     """Apply the twin's stage to our deal (``source="crm"``); a conflict is written to the
     connection's ``last_error`` and the call's detail, and the twin's stage is then not
     recorded, so the next pull tries again."""
-    from partnerhub.leads import services
-
     stage_id = str(remote.get("STAGE_ID") or "")
     if not stage_id or stage_id == link.remote_stage:
         return PullResult(note="unchanged")
