@@ -36,7 +36,7 @@ def test_a_second_rule_for_a_taken_event_type_is_refused(monkeypatch):
     assert taken is not None
 
     register(taken)  # the same rule again (a module imported twice): nothing changes
-    with pytest.raises(ImproperlyConfigured, match="leads.digest"):
+    with pytest.raises(ImproperlyConfigured, match=r"leads\.digest"):
         register(dataclasses.replace(taken, email=None))
 
     assert rules.RULES["leads.digest"] is taken
