@@ -37,6 +37,7 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("payouts/apps.py", "partnerhub.payouts"): "AppConfig.ready registers the rules",
 }
 
+
 def imports_inside_functions() -> set[tuple[str, str]]:
     """(file under ``src/partnerhub``, imported module) of every import inside a function."""
     found: set[tuple[str, str]] = set()

@@ -9,7 +9,6 @@ import io
 from decimal import Decimal
 
 import time_machine
-
 from django.core.management import call_command
 
 from partnerhub.contracts.selectors import closing_documents_channel, contract_signed

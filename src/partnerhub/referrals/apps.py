@@ -12,5 +12,7 @@ class ReferralsConfig(AppConfig):
     verbose_name = _("Реферальная программа")
 
     def ready(self) -> None:
-        from partnerhub.referrals import handlers  # noqa: F401  (outbox handlers register)
-        from partnerhub.referrals import notification_rules  # noqa: F401  (notifications)
+        from partnerhub.referrals import (
+            handlers,  # noqa: F401  (outbox handlers register)
+            notification_rules,  # noqa: F401  (notifications)
+        )
