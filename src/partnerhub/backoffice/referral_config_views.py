@@ -31,9 +31,11 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from partnerhub.accounts.principal import organisation_of
+from partnerhub.backoffice.error_codes import BackofficeErrorCode
 from partnerhub.core import clock
 from partnerhub.core.access import access, allowed, vendor
 from partnerhub.core.clock import PROGRAM_TZ
+from partnerhub.core.error_codes import CoreErrorCode
 from partnerhub.core.errors import ValidationFailed
 from partnerhub.core.input import validate_year_range
 from partnerhub.core.money import MoneyFormField, format_rub
@@ -161,7 +163,7 @@ class MoscowDateTimeField(forms.DateTimeField):
             except ValueError:
                 continue
             return parsed.replace(tzinfo=PROGRAM_TZ)
-        raise ValidationError(self.error_messages["invalid"], code="invalid")
+        raise ValidationError(self.error_messages["invalid"], code=CoreErrorCode.INVALID)
 
     def prepare_value(self, value: Any) -> Any:
         if isinstance(value, dt.datetime):
@@ -205,7 +207,8 @@ def parse_options(text: str) -> tuple[ClientBonusOption, ...]:
         code, sep, label = line.partition(":")
         if not sep or not code.strip() or not label.strip():
             raise ValidationError(
-                _("Строка %(n)s: нужно «код: название».") % {"n": number}, code="format"
+                _("Строка %(n)s: нужно «код: название».") % {"n": number},
+                code=BackofficeErrorCode.FORMAT,
             )
         options.append(ClientBonusOption(code.strip(), label.strip()))
     return tuple(options)

@@ -33,9 +33,11 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from partnerhub.accounts.principal import organisation_of
+from partnerhub.backoffice.error_codes import BackofficeErrorCode
 from partnerhub.core import clock, exports
 from partnerhub.core.access import access, allowed, vendor
 from partnerhub.core.clock import PROGRAM_TZ
+from partnerhub.core.error_codes import CoreErrorCode
 from partnerhub.core.errors import ApplicationError
 from partnerhub.core.forms import add_service_errors
 from partnerhub.core.money import MoneyFormField, quantize
@@ -116,7 +118,9 @@ class AdjustmentForm(forms.Form):
     def clean_reason(self) -> str:
         reason = str(self.cleaned_data["reason"]).strip()
         if not reason:
-            raise forms.ValidationError(_("Укажите причину корректировки."), code="required")
+            raise forms.ValidationError(
+                _("Укажите причину корректировки."), code=CoreErrorCode.REQUIRED
+            )
         return reason
 
     def clean(self) -> dict[str, Any]:
@@ -125,7 +129,8 @@ class AdjustmentForm(forms.Form):
             return data
         if data.get("points") is None and data.get("amount") is None:
             raise forms.ValidationError(
-                _("Укажите баллы или бонусы: число со знаком, не ноль."), code="empty"
+                _("Укажите баллы или бонусы: число со знаком, не ноль."),
+                code=BackofficeErrorCode.EMPTY,
             )
         return data
 
@@ -144,7 +149,7 @@ class ImportForm(forms.Form):
             raise forms.ValidationError(
                 _("Файл больше %(mb)d МБ: разделите его на части.")
                 % {"mb": IMPORT_MAX_BYTES // (1024 * 1024)},
-                code="too_big",
+                code=BackofficeErrorCode.TOO_BIG,
             )
         return upload
 

@@ -22,10 +22,12 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from partnerhub.accounts.models import User
-from partnerhub.contracts import errors, selectors
+from partnerhub.contracts import selectors
 from partnerhub.contracts.edo import edo_id_error, normalise_edo_id
+from partnerhub.contracts.error_codes import ContractsErrorCode
 from partnerhub.contracts.models import Channel, Contract, ContractState, EdoOperator
 from partnerhub.core import audit, clock
+from partnerhub.core.error_codes import CoreErrorCode
 from partnerhub.core.errors import Conflict, ValidationFailed
 from partnerhub.core.pdf import render_pdf
 from partnerhub.core.transitions import transition
@@ -155,7 +157,7 @@ def contract_start(*, organisation: Organisation, program: Program, by: Any = No
     if not selectors.participates(organisation=organisation, program=program):
         raise Conflict(
             _("Сначала подключитесь к программе «%(program)s».") % {"program": program.name},
-            code=errors.NOT_ENROLLED,
+            code=ContractsErrorCode.NOT_ENROLLED,
         )
     enrolment = Enrolment.objects.filter(organisation=organisation, program=program).first()
     vat_payer = organisation.vat_payer
@@ -203,7 +205,7 @@ def contract_prepare(
         if not locked.is_editable:
             raise Conflict(
                 _("Заявление уже отправлено: изменить его нельзя."),
-                code=errors.CONTRACT_NOT_EDITABLE,
+                code=ContractsErrorCode.CONTRACT_NOT_EDITABLE,
             )
         organisation = locked.organisation
         problems = channel_errors(
@@ -284,7 +286,7 @@ def contract_send(*, contract: Contract, by: Any = None) -> Contract:
         raise Conflict(
             _("В состоянии «%(state)s» заявление не отправляется.")
             % {"state": contract.get_state_display()},
-            code=errors.TRANSITION_NOT_ALLOWED,
+            code=CoreErrorCode.TRANSITION_NOT_ALLOWED,
         )
     refusals = send_refusals(contract)
     if refusals:

@@ -30,6 +30,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from partnerhub.core.error_codes import CoreErrorCode
 from partnerhub.core.errors import ApplicationError
 
 API_PREFIX = "/api/"
@@ -67,7 +68,9 @@ def _validation_response(detail: Any) -> Response:
             message = non_field[0] if isinstance(non_field, list) else str(non_field)
     elif isinstance(detail, list) and detail:
         message = str(detail[0])
-    return Response(error_body("invalid", message, fields), status=status.HTTP_400_BAD_REQUEST)
+    return Response(
+        error_body(CoreErrorCode.INVALID, message, fields), status=status.HTTP_400_BAD_REQUEST
+    )
 
 
 def is_connection_loss(exc: BaseException | None) -> bool:
@@ -101,7 +104,7 @@ def _unavailable_message() -> str:
 
 def _unavailable_api_response() -> Response:
     response = Response(
-        error_body("service_unavailable", _unavailable_message()),
+        error_body(CoreErrorCode.SERVICE_UNAVAILABLE, _unavailable_message()),
         status=status.HTTP_503_SERVICE_UNAVAILABLE,
     )
     response["Retry-After"] = str(retry_after_seconds())
@@ -128,17 +131,18 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
+    code: str
     message: object
     if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
-        code, message = "not_authenticated", exc.detail
+        code, message = CoreErrorCode.NOT_AUTHENTICATED, exc.detail
     elif isinstance(exc, exceptions.PermissionDenied):
-        code, message = "permission_denied", _("Недостаточно прав для этого действия.")
+        code, message = CoreErrorCode.PERMISSION_DENIED, _("Недостаточно прав для этого действия.")
     elif isinstance(exc, exceptions.NotFound):
-        code, message = "not_found", _("Не найдено.")
+        code, message = CoreErrorCode.NOT_FOUND, _("Не найдено.")
     elif isinstance(exc, exceptions.APIException):
         code, message = exc.default_code, exc.detail
     else:  # pragma: no cover - drf handles only APIException, Http404, PermissionDenied
-        code, message = "error", str(exc)
+        code, message = CoreErrorCode.ERROR, str(exc)
     response.data = error_body(str(code), str(message))
     return response
 
@@ -150,14 +154,16 @@ def _is_api(request: HttpRequest) -> bool:
 def json_or_html_404(request: HttpRequest, exception: Exception) -> HttpResponse:
     """404 as JSON under /api/, Django's page elsewhere."""
     if _is_api(request):
-        return JsonResponse(error_body("not_found", _("Не найдено.")), status=404)
+        return JsonResponse(error_body(CoreErrorCode.NOT_FOUND, _("Не найдено.")), status=404)
     return defaults.page_not_found(request, exception)
 
 
 def json_or_html_403(request: HttpRequest, exception: Exception) -> HttpResponse:
     """403 as JSON under /api/, the project's page elsewhere."""
     if _is_api(request):
-        body = error_body("permission_denied", _("Недостаточно прав для этого действия."))
+        body = error_body(
+            CoreErrorCode.PERMISSION_DENIED, _("Недостаточно прав для этого действия.")
+        )
         return JsonResponse(body, status=403)
     return defaults.permission_denied(request, exception)
 
@@ -168,7 +174,7 @@ def json_or_html_503(request: HttpRequest) -> HttpResponse:
     query the database)."""
     if _is_api(request):
         response: HttpResponse = JsonResponse(
-            error_body("service_unavailable", _unavailable_message()), status=503
+            error_body(CoreErrorCode.SERVICE_UNAVAILABLE, _unavailable_message()), status=503
         )
     else:
         page = loader.get_template("503.html").render()
@@ -183,5 +189,7 @@ def json_or_html_500(request: HttpRequest) -> HttpResponse:
     if is_connection_loss(sys.exc_info()[1]):
         return json_or_html_503(request)
     if _is_api(request):
-        return JsonResponse(error_body("server_error", _("Внутренняя ошибка сервера.")), status=500)
+        return JsonResponse(
+            error_body(CoreErrorCode.SERVER_ERROR, _("Внутренняя ошибка сервера.")), status=500
+        )
     return defaults.server_error(request)

@@ -65,6 +65,7 @@ from django.db import connection, transaction
 from django.utils.translation import gettext
 
 from partnerhub.core.clock import now
+from partnerhub.core.error_codes import CoreErrorCode
 from partnerhub.core.errors import ValidationFailed
 from partnerhub.core.models.calendar import (
     WORKING_KINDS,
@@ -415,7 +416,9 @@ def calendar_day_set(
         row = CalendarDay.objects.filter(date=day).first()
         if row is None:
             message = gettext("Этого дня нет в календаре: сначала заполните его год.")
-            raise ValidationFailed(message, code="calendar_day_unknown", fields={"day": [message]})
+            raise ValidationFailed(
+                message, code=CoreErrorCode.CALENDAR_DAY_UNKNOWN, fields={"day": [message]}
+            )
         if name is None:
             name = row.name if row.is_working == is_working else ""
         row.is_working, row.kind, row.name = is_working, chosen, name

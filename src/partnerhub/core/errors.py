@@ -11,12 +11,14 @@ from typing import ClassVar
 
 from django.utils.functional import Promise
 
+from partnerhub.core.error_codes import CoreErrorCode
+
 
 class ApplicationError(Exception):
     """A use case refused on a business rule. ``code`` is stable and English; the message is for
     people (Russian, translated)."""
 
-    code: ClassVar[str] = "application_error"
+    code: ClassVar[str] = CoreErrorCode.APPLICATION_ERROR
     http_status: ClassVar[int] = 400
 
     def __init__(
@@ -36,18 +38,18 @@ class ApplicationError(Exception):
 class ValidationFailed(ApplicationError):
     """Input failed validation; ``fields`` maps each field name to its messages."""
 
-    code = "invalid"
+    code: ClassVar[str] = CoreErrorCode.INVALID
 
 
 class NotFound(ApplicationError):
     """The object does not exist or is not visible to whoever asks."""
 
-    code = "not_found"
+    code: ClassVar[str] = CoreErrorCode.NOT_FOUND
     http_status = 404
 
 
 class Conflict(ApplicationError):
     """The request conflicts with the current state (already done, already taken...)."""
 
-    code = "conflict"
+    code: ClassVar[str] = CoreErrorCode.CONFLICT
     http_status = 409

@@ -86,6 +86,7 @@ from rest_framework.views import APIView
 
 from partnerhub.core import clock
 from partnerhub.core.api import error_body
+from partnerhub.core.error_codes import CoreErrorCode
 from partnerhub.core.models.idempotency import IdempotencyKey, IdempotencyState
 
 HEADER = "Idempotency-Key"
@@ -326,13 +327,13 @@ def _invalid_key() -> Response:
     message = _("Заголовок Idempotency-Key должен содержать от 1 до %(max)d символов.") % {
         "max": MAX_KEY_LENGTH
     }
-    return _error(400, "idempotency_key_invalid", message, {HEADER: [message]})
+    return _error(400, CoreErrorCode.IDEMPOTENCY_KEY_INVALID, message, {HEADER: [message]})
 
 
 def _in_progress() -> Response:
     response = _error(
         409,
-        "idempotency_key_in_progress",
+        CoreErrorCode.IDEMPOTENCY_KEY_IN_PROGRESS,
         _("Запрос с этим ключом идемпотентности ещё выполняется. Повторите позже."),
     )
     response["Retry-After"] = "1"
@@ -343,7 +344,7 @@ def _answer_existing(row: IdempotencyKey | None, request_hash: str) -> HttpRespo
     if row is not None and row.request_hash != request_hash:
         return _error(
             422,
-            "idempotency_key_reused",
+            CoreErrorCode.IDEMPOTENCY_KEY_REUSED,
             _("Этот ключ идемпотентности уже использован для другого запроса."),
             {HEADER: [_("Для нового запроса нужен новый ключ.")]},
         )

@@ -32,6 +32,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from partnerhub.core.error_codes import CoreErrorCode
 from partnerhub.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
 
 __all__ = [
@@ -138,7 +139,7 @@ def validate_storable_text(value: object) -> None:
     if found is not None:
         raise ValidationError(
             _("Текст содержит недопустимый символ %(char)s."),
-            code="unstorable_text",
+            code=CoreErrorCode.UNSTORABLE_TEXT,
             params={"char": found[1]},
         )
 
@@ -204,7 +205,7 @@ def validate_year_range(value: object) -> None:
         if not low <= value.year <= high:
             raise ValidationError(
                 _("Год должен быть от %(low)d до %(high)d."),
-                code="year_out_of_range",
+                code=CoreErrorCode.YEAR_OUT_OF_RANGE,
                 params={"low": low, "high": high},
             )
 

@@ -38,6 +38,7 @@ from django.db.models.functions import Coalesce, Round
 from django.utils.translation import gettext as _
 
 from partnerhub.core.clock import now
+from partnerhub.core.error_codes import CoreErrorCode
 from partnerhub.core.errors import ApplicationError, Conflict, ValidationFailed
 from partnerhub.core.models.ledger import (
     AMOUNT_DIGITS,
@@ -85,25 +86,25 @@ _SUM_FIELD = DecimalField(max_digits=30, decimal_places=AMOUNT_PLACES)
 class UnbalancedTransaction(ApplicationError):
     """Debits and credits of a transaction differ (or it has fewer than two lines)."""
 
-    code = "unbalanced_transaction"
+    code = CoreErrorCode.UNBALANCED_TRANSACTION
 
 
 class InvalidEntry(ValidationFailed):
     """A line's amount is missing, on both sides, not positive or finer than a kopeck."""
 
-    code = "invalid_entry"
+    code = CoreErrorCode.INVALID_ENTRY
 
 
 class CurrencyMismatch(ApplicationError):
     """The accounts of one transaction are in different currencies."""
 
-    code = "currency_mismatch"
+    code = CoreErrorCode.CURRENCY_MISMATCH
 
 
 class LimitExceeded(ApplicationError):
     """The posting would take an account past its ``min_balance`` or ``max_balance``."""
 
-    code = "limit_exceeded"
+    code = CoreErrorCode.LIMIT_EXCEEDED
     http_status = 409
 
 

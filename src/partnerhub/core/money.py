@@ -48,6 +48,7 @@ from django.utils.translation import gettext_lazy as _
 from num2words import num2words
 from rest_framework import serializers
 
+from partnerhub.core.error_codes import CoreErrorCode
 from partnerhub.core.errors import ApplicationError
 
 __all__ = [
@@ -103,7 +104,7 @@ class Currency(models.TextChoices):
 class CurrencyMismatch(ApplicationError):
     """Two amounts in different currencies were added, subtracted or compared."""
 
-    code = "currency_mismatch"
+    code = CoreErrorCode.CURRENCY_MISMATCH
 
     def __init__(self, *, left: str, right: str) -> None:
         super().__init__(
@@ -387,13 +388,15 @@ class MoneyField(models.DecimalField):  # type: ignore[type-arg]
 
     def to_python(self, value: Any) -> Decimal | None:
         if isinstance(value, float):
-            raise ValidationError(self.error_messages["float_refused"], code="float_refused")
+            raise ValidationError(
+                self.error_messages["float_refused"], code=CoreErrorCode.FLOAT_REFUSED
+            )
         result: Decimal | None = super().to_python(value)
         if result is None:
             return None
         if not has_cents_only(result):
             raise ValidationError(
-                self.error_messages["too_many_decimals"], code="too_many_decimals"
+                self.error_messages["too_many_decimals"], code=CoreErrorCode.TOO_MANY_DECIMALS
             )
         return _cents_or_as_is(result, max_whole_digits=self._max_whole_digits())
 
@@ -438,20 +441,22 @@ class MoneyFormField(forms.DecimalField):
     # django-stubs declare forms.DecimalField.to_python as IntegerField's (int | None).
     def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]
         if isinstance(value, float):
-            raise ValidationError(self.error_messages["float_refused"], code="float_refused")
+            raise ValidationError(
+                self.error_messages["float_refused"], code=CoreErrorCode.FLOAT_REFUSED
+            )
         if isinstance(value, str):
             value = value.translate(_GROUP_SPACES).replace(MINUS_SIGN, "-")
             if "," in value and "." in value:
-                raise ValidationError(self.error_messages["invalid"], code="invalid")
+                raise ValidationError(self.error_messages["invalid"], code=CoreErrorCode.INVALID)
             value = value.replace(",", ".")
         result: Decimal | None = super().to_python(value)
         if result is None:
             return None
         if not result.is_finite():
-            raise ValidationError(self.error_messages["invalid"], code="invalid")
+            raise ValidationError(self.error_messages["invalid"], code=CoreErrorCode.INVALID)
         if not has_cents_only(result):
             raise ValidationError(
-                self.error_messages["too_many_decimals"], code="too_many_decimals"
+                self.error_messages["too_many_decimals"], code=CoreErrorCode.TOO_MANY_DECIMALS
             )
         return _cents_or_as_is(result, max_whole_digits=self._max_whole_digits())
 

@@ -46,6 +46,7 @@ import httpx
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from partnerhub.core.error_codes import CoreErrorCode
 from partnerhub.core.errors import ApplicationError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -114,7 +115,7 @@ class DestinationRefused(ApplicationError):
     """The address is not one we call. ``reason`` is stable (``scheme``, ``malformed``,
     ``local_name``, ``address``, ``unresolvable``); ``detail`` is English for the staff log."""
 
-    code = "destination_refused"
+    code = CoreErrorCode.DESTINATION_REFUSED
 
     def __init__(self, reason: str, detail: str) -> None:
         message = (

@@ -31,6 +31,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
 from partnerhub.core.api import API_PREFIX, error_body
+from partnerhub.core.error_codes import CoreErrorCode
 
 #: The name given for a bad path (the part of the URL before ``?``).
 PATH = "path"
@@ -95,7 +96,7 @@ def invalid_characters(request: HttpRequest, name: str) -> HttpResponse:
             "name": name
         }
     if _is_api(request):
-        body = error_body("invalid_characters", message, {name: [message]})
+        body = error_body(CoreErrorCode.INVALID_CHARACTERS, message, {name: [message]})
         return JsonResponse(body, status=400)
     return render(request, "400.html", {"message": message}, status=400)
 
@@ -104,7 +105,7 @@ def too_large(request: HttpRequest, limit: int) -> HttpResponse:
     """413 for a body over ``limit`` bytes: JSON under /api/, a page elsewhere."""
     message = _("Тело запроса больше допустимых %(limit)s.") % {"limit": filesizeformat(limit)}
     if _is_api(request):
-        return JsonResponse(error_body("payload_too_large", message), status=413)
+        return JsonResponse(error_body(CoreErrorCode.PAYLOAD_TOO_LARGE, message), status=413)
     return render(request, "413.html", {"message": message}, status=413)
 
 
@@ -115,7 +116,7 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
         return too_large(request, int(settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0))
     message = _("Некорректный запрос.")
     if _is_api(request):
-        return JsonResponse(error_body("bad_request", message), status=400)
+        return JsonResponse(error_body(CoreErrorCode.BAD_REQUEST, message), status=400)
     return render(request, "400.html", {"message": message}, status=400)
 
 

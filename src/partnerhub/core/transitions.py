@@ -21,6 +21,7 @@ from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 
 from partnerhub.core import audit, outbox
+from partnerhub.core.error_codes import CoreErrorCode
 from partnerhub.core.errors import Conflict, ValidationFailed
 
 ModelT = TypeVar("ModelT", bound=models.Model)
@@ -121,7 +122,7 @@ def transition(
         }
         raise Conflict(
             _("Из состояния «%(src)s» нельзя перейти в «%(dst)s».") % labels,
-            code="transition_not_allowed",
+            code=CoreErrorCode.TRANSITION_NOT_ALLOWED,
         )
     reason = reason.strip()
     if to in machine.reason_required and not reason:
@@ -133,7 +134,9 @@ def transition(
             **{machine.field: to}, **dict(extra or {})
         )
         if updated != 1:
-            raise Conflict(_("Состояние уже изменено другим запросом."), code="stale_state")
+            raise Conflict(
+                _("Состояние уже изменено другим запросом."), code=CoreErrorCode.STALE_STATE
+            )
         audit.record(
             action=event_type,
             obj=obj,

@@ -42,6 +42,8 @@ from stdnum.exceptions import ValidationError as StdnumValidationError
 from stdnum.ru import inn as stdnum_inn
 from stdnum.ru import ogrn as stdnum_ogrn
 
+from partnerhub.core.error_codes import CoreErrorCode
+
 if TYPE_CHECKING:
     # Type of gettext_lazy() results; exists only in django-stubs.
     from django.utils.functional import _StrPromise
@@ -96,11 +98,11 @@ def _require_digits(value: str, message: _StrPromise) -> str:
     """Strip ``value`` and ensure it consists of ASCII digits only."""
     digits = _strip(value)
     if not _DIGITS_RE.fullmatch(digits):
-        raise ValidationError(message, code="not_digits")
+        raise ValidationError(message, code=CoreErrorCode.NOT_DIGITS)
     return digits
 
 
-def _require_length(value: str, length: int, message: _StrPromise, code: str) -> None:
+def _require_length(value: str, length: int, message: _StrPromise, code: CoreErrorCode) -> None:
     """Raise ``code`` unless ``value`` is exactly ``length`` characters long."""
     if len(value) != length:
         raise ValidationError(message, code=code)
@@ -109,7 +111,7 @@ def _require_length(value: str, length: int, message: _StrPromise, code: str) ->
 def _reject_all_zeros(value: str, message: _StrPromise) -> None:
     """Raise ``all_zeros`` if ``value`` consists of zeros only."""
     if set(value) == {"0"}:
-        raise ValidationError(message, code="all_zeros")
+        raise ValidationError(message, code=CoreErrorCode.ALL_ZEROS)
 
 
 def validate_inn(value: str, *, legal_form: str | None = None) -> str:
@@ -135,14 +137,14 @@ def validate_inn(value: str, *, legal_form: str | None = None) -> str:
                 "ИНН должен состоять из 10 цифр (юридическое лицо) "
                 "или из 12 цифр (индивидуальный предприниматель)"
             )
-        raise ValidationError(message, code="inn_length")
+        raise ValidationError(message, code=CoreErrorCode.INN_LENGTH)
     _reject_all_zeros(digits, _("ИНН не может состоять из одних нулей"))
     try:
         stdnum_inn.validate(digits)
     except StdnumValidationError as exc:
         raise ValidationError(
             _("Контрольное число ИНН не сходится — проверьте, нет ли опечатки"),
-            code="inn_checksum",
+            code=CoreErrorCode.INN_CHECKSUM,
         ) from exc
     return digits
 
@@ -156,7 +158,9 @@ def validate_kpp(value: str) -> str:
     KPP has no checksum.
     """
     kpp = _strip(value)
-    _require_length(kpp, _KPP_LENGTH, _("КПП должен состоять из 9 символов"), "kpp_length")
+    _require_length(
+        kpp, _KPP_LENGTH, _("КПП должен состоять из 9 символов"), CoreErrorCode.KPP_LENGTH
+    )
     if not _KPP_RE.fullmatch(kpp):
         raise ValidationError(
             _(
@@ -164,7 +168,7 @@ def validate_kpp(value: str) -> str:
                 "постановки на учёт (цифры или заглавные латинские буквы A–Z) "
                 "и 3 цифр порядкового номера"
             ),
-            code="kpp_format",
+            code=CoreErrorCode.KPP_FORMAT,
         )
     _reject_all_zeros(kpp, _("КПП не может состоять из одних нулей"))
     return kpp
@@ -178,18 +182,21 @@ def validate_ogrn(value: str) -> str:
     ``stdnum.ru.ogrn``.
     """
     digits = _require_digits(value, _("ОГРН должен содержать только цифры"))
-    _require_length(digits, _OGRN_LENGTH, _("ОГРН должен состоять из 13 цифр"), "ogrn_length")
+    _require_length(
+        digits, _OGRN_LENGTH, _("ОГРН должен состоять из 13 цифр"), CoreErrorCode.OGRN_LENGTH
+    )
     _reject_all_zeros(digits, _("ОГРН не может состоять из одних нулей"))
     if not digits.startswith(_OGRN_FIRST_DIGITS):
         raise ValidationError(
-            _("ОГРН юридического лица должен начинаться с цифры 1 или 5"), code="ogrn_format"
+            _("ОГРН юридического лица должен начинаться с цифры 1 или 5"),
+            code=CoreErrorCode.OGRN_FORMAT,
         )
     try:
         stdnum_ogrn.validate(digits)
     except StdnumValidationError as exc:
         raise ValidationError(
             _("Контрольная цифра ОГРН не сходится — проверьте, нет ли опечатки"),
-            code="ogrn_checksum",
+            code=CoreErrorCode.OGRN_CHECKSUM,
         ) from exc
     return digits
 
@@ -208,14 +215,18 @@ def validate_ogrnip(value: str) -> str:
     leading 4).
     """
     digits = _require_digits(value, _("ОГРНИП должен содержать только цифры"))
-    _require_length(digits, _OGRNIP_LENGTH, _("ОГРНИП должен состоять из 15 цифр"), "ogrnip_length")
+    _require_length(
+        digits, _OGRNIP_LENGTH, _("ОГРНИП должен состоять из 15 цифр"), CoreErrorCode.OGRNIP_LENGTH
+    )
     _reject_all_zeros(digits, _("ОГРНИП не может состоять из одних нулей"))
     if not digits.startswith(_OGRNIP_FIRST_DIGIT):
-        raise ValidationError(_("ОГРНИП должен начинаться с цифры 3"), code="ogrnip_format")
+        raise ValidationError(
+            _("ОГРНИП должен начинаться с цифры 3"), code=CoreErrorCode.OGRNIP_FORMAT
+        )
     if _ogrnip_check_digit(digits[:-1]) != digits[-1]:
         raise ValidationError(
             _("Контрольная цифра ОГРНИП не сходится — проверьте, нет ли опечатки"),
-            code="ogrnip_checksum",
+            code=CoreErrorCode.OGRNIP_CHECKSUM,
         )
     return digits
 
@@ -223,11 +234,13 @@ def validate_ogrnip(value: str) -> str:
 def validate_bik(value: str) -> str:
     """Validate a Russian bank's BIK (БИК): 9 digits starting with "04"."""
     digits = _require_digits(value, _("БИК должен содержать только цифры"))
-    _require_length(digits, _BIK_LENGTH, _("БИК должен состоять из 9 цифр"), "bik_length")
+    _require_length(
+        digits, _BIK_LENGTH, _("БИК должен состоять из 9 цифр"), CoreErrorCode.BIK_LENGTH
+    )
     _reject_all_zeros(digits, _("БИК не может состоять из одних нулей"))
     if not digits.startswith(_BIK_PREFIX):
         raise ValidationError(
-            _("БИК российского банка должен начинаться с «04»"), code="bik_format"
+            _("БИК российского банка должен начинаться с «04»"), code=CoreErrorCode.BIK_FORMAT
         )
     return digits
 
@@ -259,7 +272,7 @@ def _bik_for_account(bik: str, message: _StrPromise) -> str:
     try:
         return validate_bik(bik)
     except ValidationError as exc:
-        raise ValidationError(message, code="bik_invalid") from exc
+        raise ValidationError(message, code=CoreErrorCode.BIK_INVALID) from exc
 
 
 def validate_settlement_account(account: str, *, bik: str) -> str:
@@ -274,7 +287,10 @@ def validate_settlement_account(account: str, *, bik: str) -> str:
     """
     digits = _require_digits(account, _("Расчётный счёт должен содержать только цифры"))
     _require_length(
-        digits, _ACCOUNT_LENGTH, _("Расчётный счёт должен состоять из 20 цифр"), "account_length"
+        digits,
+        _ACCOUNT_LENGTH,
+        _("Расчётный счёт должен состоять из 20 цифр"),
+        CoreErrorCode.ACCOUNT_LENGTH,
     )
     _reject_all_zeros(digits, _("Расчётный счёт не может состоять из одних нулей"))
     bik_digits = _bik_for_account(
@@ -286,7 +302,7 @@ def validate_settlement_account(account: str, *, bik: str) -> str:
                 "Контрольный ключ расчётного счёта не сходится с БИК банка — "
                 "проверьте счёт и БИК на опечатки"
             ),
-            code="account_checksum",
+            code=CoreErrorCode.ACCOUNT_CHECKSUM,
         )
     return digits
 
@@ -304,13 +320,13 @@ def validate_correspondent_account(account: str, *, bik: str) -> str:
         digits,
         _ACCOUNT_LENGTH,
         _("Корреспондентский счёт должен состоять из 20 цифр"),
-        "corr_account_length",
+        CoreErrorCode.CORR_ACCOUNT_LENGTH,
     )
     _reject_all_zeros(digits, _("Корреспондентский счёт не может состоять из одних нулей"))
     if not digits.startswith(_CORR_ACCOUNT_PREFIX):
         raise ValidationError(
             _("Корреспондентский счёт банка должен начинаться с «30101»"),
-            code="corr_account_format",
+            code=CoreErrorCode.CORR_ACCOUNT_FORMAT,
         )
     bik_digits = _bik_for_account(
         bik, _("Корреспондентский счёт нельзя проверить без корректного БИК банка")
@@ -321,7 +337,7 @@ def validate_correspondent_account(account: str, *, bik: str) -> str:
                 "Последние три цифры корреспондентского счёта должны совпадать "
                 "с последними тремя цифрами БИК"
             ),
-            code="corr_account_bik_mismatch",
+            code=CoreErrorCode.CORR_ACCOUNT_BIK_MISMATCH,
         )
     if not control_key_ok("0" + bik_digits[4:6], digits):
         raise ValidationError(
@@ -329,6 +345,6 @@ def validate_correspondent_account(account: str, *, bik: str) -> str:
                 "Контрольный ключ корреспондентского счёта не сходится с БИК банка — "
                 "проверьте счёт и БИК на опечатки"
             ),
-            code="corr_account_checksum",
+            code=CoreErrorCode.CORR_ACCOUNT_CHECKSUM,
         )
     return digits

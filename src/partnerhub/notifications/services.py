@@ -33,6 +33,7 @@ from partnerhub.core import audit, clock
 from partnerhub.core.errors import Conflict, NotFound
 from partnerhub.core.models.outbox import OutboxEvent
 from partnerhub.notifications import selectors
+from partnerhub.notifications.error_codes import NotificationsErrorCode
 from partnerhub.notifications.models import EmailSent, Notification, NotificationPreference
 from partnerhub.notifications.rules import Context, Rule, optional_email_rules, rule_for
 from partnerhub.notifications.selectors import Recipient
@@ -45,7 +46,7 @@ EMAIL_TEMPLATES = "notifications/email"
 class EmailInProgress(Conflict):
     """Another worker holds the claim of this email and has not sent it yet: retry later."""
 
-    code = "email_in_progress"
+    code = NotificationsErrorCode.EMAIL_IN_PROGRESS
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from partnerhub.core import validators as v
 from partnerhub.core.text import clean_name
+from partnerhub.partners.error_codes import PartnersErrorCode
 
 UL = "ul"
 IP = "ip"
@@ -82,7 +83,7 @@ def _check_phone(value: str) -> str:
     if set(value) - allowed or not _PHONE_DIGITS[0] <= len(digits) <= _PHONE_DIGITS[1]:
         raise ValidationError(
             _("Телефон должен содержать от 10 до 15 цифр, например +7 495 123-45-67."),
-            code="phone_format",
+            code=PartnersErrorCode.PHONE_FORMAT,
         )
     return value
 
@@ -119,7 +120,9 @@ def field_errors(data: Mapping[str, Any]) -> dict[str, list[ValidationError]]:
 
     if legal_form not in REQUIRED_FIELDS:
         errors["legal_form"] = [
-            ValidationError(_("Выберите юридическое лицо или ИП."), code="legal_form")
+            ValidationError(
+                _("Выберите юридическое лицо или ИП."), code=PartnersErrorCode.LEGAL_FORM
+            )
         ]
         return errors
     check("inn", lambda value: v.validate_inn(value, legal_form=legal_form))
@@ -131,7 +134,7 @@ def field_errors(data: Mapping[str, Any]) -> dict[str, list[ValidationError]]:
             errors["kpp"] = [
                 ValidationError(
                     _("КПП указывается только для юридических лиц, у ИП его нет."),
-                    code="kpp_not_for_ip",
+                    code=PartnersErrorCode.KPP_NOT_FOR_IP,
                 )
             ]
         check("ogrn", v.validate_ogrnip)

@@ -34,6 +34,7 @@ from partnerhub.core import audit, ledger, outbox
 from partnerhub.core.calendar import add_business_days, current_calendar
 from partnerhub.core.clock import local_date
 from partnerhub.core.clock import now as clock_now
+from partnerhub.core.error_codes import CoreErrorCode
 from partnerhub.core.errors import Conflict, ValidationFailed
 from partnerhub.core.input import decimal_in_range
 from partnerhub.core.models.ledger import LedgerAccount, LedgerTransaction, Side
@@ -41,6 +42,7 @@ from partnerhub.core.transitions import transition
 from partnerhub.documents.services import closing_documents_issue
 from partnerhub.partners.models import Organisation
 from partnerhub.payouts import selectors
+from partnerhub.payouts.error_codes import PayoutsErrorCode
 from partnerhub.payouts.errors import ConversionRefused, PayoutRefused
 from partnerhub.payouts.models import (
     DigestSent,
@@ -50,6 +52,7 @@ from partnerhub.payouts.models import (
     RegisterItem,
     RegisterState,
 )
+from partnerhub.referrals.error_codes import ReferralsErrorCode
 
 logger = logging.getLogger(__name__)
 
@@ -155,18 +158,22 @@ def payout_convert(
         if eligibility.partner.blocked:
             raise ConversionRefused(
                 _("Участие в программе приостановлено: конвертация недоступна."),
-                code="partner_blocked",
+                code=ReferralsErrorCode.PARTNER_BLOCKED,
             )
         program = eligibility.program
         if not contract_selectors.contract_signed(organisation=organisation, program=program):
             raise ConversionRefused(
                 _("Договор не подписан: конвертация возможна после подписания договора."),
-                code="contract_not_signed",
+                code=PayoutsErrorCode.CONTRACT_NOT_SIGNED,
             )
         minimum, available = eligibility.minimum, eligibility.balance
         problem = selectors.amount_problem(eligibility=eligibility, amount=value)
         if problem is not None:
-            code = "below_minimum" if value < minimum else "above_balance"
+            code = (
+                PayoutsErrorCode.BELOW_MINIMUM
+                if value < minimum
+                else PayoutsErrorCode.ABOVE_BALANCE
+            )
             raise ConversionRefused(problem, fields={"amount": [problem]}, code=code)
         payout = Payout.objects.create(
             organisation=organisation,
@@ -211,7 +218,7 @@ def _same_request(existing: Payout, amount: Decimal) -> Payout:
     if existing.amount != amount:
         raise Conflict(
             _("Эта форма уже отправлена с другой суммой. Начните конвертацию заново."),
-            code="idempotency_key_reused",
+            code=CoreErrorCode.IDEMPOTENCY_KEY_REUSED,
         )
     return existing
 
@@ -256,7 +263,7 @@ def payout_mark_sent(*, payout: Payout, by: Any = None, now: dt.datetime | None 
     if payout.organisation.vat_payer and channel != "edo":
         raise PayoutRefused(
             _("Плательщик НДС отправляет закрывающие документы только через ЭДО."),
-            code="vat_payer_edo_only",
+            code=PayoutsErrorCode.VAT_PAYER_EDO_ONLY,
         )
     due = add_business_days(local_date(moment), ACCEPT_BUSINESS_DAYS)
     return transition(
@@ -313,10 +320,11 @@ def payout_reject(
 def _refuse_if_final(payout: Payout) -> None:
     if payout.state == PayoutState.PAID:
         raise PayoutRefused(
-            _("Выплата уже проведена: её нельзя ни принять, ни отклонить."), code="already_paid"
+            _("Выплата уже проведена: её нельзя ни принять, ни отклонить."),
+            code=PayoutsErrorCode.ALREADY_PAID,
         )
     if payout.state == PayoutState.REJECTED:
-        raise PayoutRefused(_("Выплата уже отклонена."), code="already_rejected")
+        raise PayoutRefused(_("Выплата уже отклонена."), code=PayoutsErrorCode.ALREADY_REJECTED)
 
 
 # --- registers ------------------------------------------------------------------------------------
@@ -367,7 +375,7 @@ def register_create(
         except IntegrityError:
             raise PayoutRefused(
                 _("Некоторые выплаты уже включены в открытый реестр."),
-                code="already_in_register",
+                code=PayoutsErrorCode.ALREADY_IN_REGISTER,
                 fields={"payouts": [_("Уже в открытом реестре.")]},
             ) from None
         audit.record(

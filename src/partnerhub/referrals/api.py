@@ -35,6 +35,7 @@ from rest_framework.views import APIView
 
 from partnerhub.accounts.principal import organisation_of
 from partnerhub.core.access import AUTHENTICATED, vendor
+from partnerhub.core.error_codes import CoreErrorCode
 from partnerhub.core.idempotency import idempotent
 from partnerhub.partners.models import Program
 from partnerhub.referrals.engine import EventRejected, PartnerResult, parse_timestamp
@@ -50,7 +51,7 @@ class PayloadTooLarge(exceptions.APIException):
     """The body is over the size or count limit."""
 
     status_code = 413
-    default_code = "payload_too_large"
+    default_code = CoreErrorCode.PAYLOAD_TOO_LARGE
     default_detail = "Слишком большой пакет событий."
 
 

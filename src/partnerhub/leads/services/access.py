@@ -29,6 +29,7 @@ from partnerhub.core import audit, outbox
 from partnerhub.core.clock import now as clock_now
 from partnerhub.core.errors import Conflict, ValidationFailed
 from partnerhub.leads import rules, selectors
+from partnerhub.leads.error_codes import LeadsErrorCode
 from partnerhub.leads.models import CrmTariff, MarketplaceAccess, PageState, Region
 from partnerhub.leads.services.leads import user_of
 from partnerhub.partners.models import Organisation, Program, ProgramKind
@@ -122,7 +123,7 @@ def marketplace_page_review(
         if updated != 1:
             raise Conflict(
                 _("Страница не ждёт проверки: возможно, её уже проверили или адрес изменился."),
-                code="page_not_pending",
+                code=LeadsErrorCode.PAGE_NOT_PENDING,
             )
         access.refresh_from_db()
         audit.record(

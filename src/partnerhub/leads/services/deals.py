@@ -36,6 +36,7 @@ from django.utils.translation import gettext_lazy as _
 
 from partnerhub.core import audit, outbox
 from partnerhub.core.clock import now as clock_now
+from partnerhub.core.error_codes import CoreErrorCode
 from partnerhub.core.errors import Conflict, ValidationFailed
 from partnerhub.leads import rules, selectors
 from partnerhub.leads.errors import (
@@ -236,7 +237,7 @@ def _move(
     if not is_open:
         raise DealClosed(_("Сделка закрыта: её стадия больше не меняется."))
     if not DEAL_MACHINE.allows(current, to):
-        raise Conflict(_("Сделка уже на этой стадии."), code="transition_not_allowed")
+        raise Conflict(_("Сделка уже на этой стадии."), code=CoreErrorCode.TRANSITION_NOT_ALLOWED)
     closing = to in CLOSED_STAGES
     with transaction.atomic():
         if closing:
@@ -247,7 +248,9 @@ def _move(
         if updated != 1:
             if not Deal.objects.filter(pk=deal.pk, is_open=True).exists():
                 raise DealClosed(_("Сделка закрыта: её стадия больше не меняется."))
-            raise Conflict(_("Стадия уже изменена другим запросом."), code="stale_state")
+            raise Conflict(
+                _("Стадия уже изменена другим запросом."), code=CoreErrorCode.STALE_STATE
+            )
         if closing:
             MarketplaceAccess.objects.filter(
                 organisation_id=deal.organisation_id,

@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 import partnerhub.leads.services as services
 from partnerhub.core import audit
 from partnerhub.core.errors import ApplicationError, ValidationFailed
+from partnerhub.leads.error_codes import LeadsErrorCode
 from partnerhub.leads.models import CompanySize, Lead, LeadSource, Need, Region
 from partnerhub.partners.models import Program
 
@@ -41,7 +42,7 @@ __all__ = ["COLUMNS", "ImportRefused", "ImportReport", "RowError", "leads_import
 class ImportRefused(ValidationFailed):
     """The file as a whole cannot be imported; nothing was stored. ``fields`` has "file"."""
 
-    code = "import_refused"
+    code = LeadsErrorCode.IMPORT_REFUSED
 
 
 @dataclass(frozen=True)

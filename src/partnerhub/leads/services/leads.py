@@ -31,6 +31,7 @@ from partnerhub.core.errors import Conflict, ValidationFailed
 from partnerhub.core.text import clean_name
 from partnerhub.core.transitions import transition
 from partnerhub.leads import rules, selectors
+from partnerhub.leads.error_codes import LeadsErrorCode
 from partnerhub.leads.errors import TooManyLeadRequests
 from partnerhub.leads.models import CompanySize, Lead, LeadSource, LeadState, Need, Region
 from partnerhub.partners.models import Program, ProgramKind
@@ -200,7 +201,7 @@ def lead_withdraw(*, lead: Lead, reason: str, by: Any) -> Lead:
             _("Укажите причину снятия заявки."), fields={"reason": [_("Обязательное поле.")]}
         )
     if lead.state != LeadState.OPEN:
-        raise Conflict(_("Заявка уже не открыта."), code="lead_not_open")
+        raise Conflict(_("Заявка уже не открыта."), code=LeadsErrorCode.LEAD_NOT_OPEN)
     return transition(
         lead, to=LeadState.WITHDRAWN, by=by, reason=reason, extra={"state_reason": reason[:500]}
     )

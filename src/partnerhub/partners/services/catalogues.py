@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from partnerhub.core.errors import ValidationFailed
+from partnerhub.partners.error_codes import PartnersErrorCode
 from partnerhub.partners.models import (
     CounterpartyDocumentKind,
     DocumentAppliesTo,
@@ -63,7 +64,8 @@ def vendor_catalogues_seed(*, vendor: Organisation) -> None:
     """Give ``vendor`` the default kinds it does not have yet (by code; safe to run twice)."""
     if vendor.kind != OrgKind.VENDOR:
         raise ValidationFailed(
-            _("Виды статусов и документов заводятся только для вендора."), code="not_a_vendor"
+            _("Виды статусов и документов заводятся только для вендора."),
+            code=PartnersErrorCode.NOT_A_VENDOR,
         )
     with transaction.atomic():
         for code, name in DEFAULT_STATUS_KINDS:

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from partnerhub.accounts.models import User
 from partnerhub.core import audit, clock, outbox
+from partnerhub.core.error_codes import CoreErrorCode
 from partnerhub.core.errors import Conflict, ValidationFailed
 from partnerhub.core.transitions import transition
 from partnerhub.partners import uploads
@@ -130,7 +131,7 @@ def counterparty_document_upload(
         default_storage.delete(stored_name)
         raise Conflict(
             _("Документ этого вида только что загружен другим запросом. Обновите страницу."),
-            code="stale_state",
+            code=CoreErrorCode.STALE_STATE,
         ) from exc
     except BaseException:
         default_storage.delete(stored_name)

@@ -21,10 +21,12 @@ from partnerhub.accounts.models import User
 from partnerhub.accounts.roles import Role
 from partnerhub.accounts.services import email_is_taken, normalise_email, user_create
 from partnerhub.core import audit, outbox
+from partnerhub.core.error_codes import CoreErrorCode
 from partnerhub.core.errors import Conflict, ValidationFailed
 from partnerhub.core.text import clean_name
 from partnerhub.core.transitions import transition
 from partnerhub.partners import card
+from partnerhub.partners.error_codes import PartnersErrorCode
 from partnerhub.partners.models import (
     CardChange,
     Enrolment,
@@ -127,7 +129,7 @@ def partner_join(
 
 
 def _required() -> Any:
-    return ValidationError(_("Обязательное поле."), code="required")
+    return ValidationError(_("Обязательное поле."), code=CoreErrorCode.REQUIRED)
 
 
 def card_values(organisation: Organisation) -> dict[str, Any]:
@@ -219,7 +221,9 @@ def enrolment_apply(
     if organisation.kind != OrgKind.PARTNER:
         raise ValidationFailed(_("В программах участвуют только партнёры."))
     if not program.is_active:
-        raise Conflict(_("Программа сейчас не принимает заявки."), code="program_closed")
+        raise Conflict(
+            _("Программа сейчас не принимает заявки."), code=PartnersErrorCode.PROGRAM_CLOSED
+        )
     state = EnrolmentState.ACTIVE if program.auto_approve else EnrolmentState.APPLIED
     with transaction.atomic():
         existing = Enrolment.objects.filter(organisation=organisation, program=program).first()
@@ -227,7 +231,7 @@ def enrolment_apply(
             if existing.state != EnrolmentState.REJECTED:
                 raise Conflict(
                     _("Вы уже участвуете в этой программе или заявка подана."),
-                    code="already_enrolled",
+                    code=PartnersErrorCode.ALREADY_ENROLLED,
                 )
             return enrolment_transition(enrolment=existing, to=state, reason="", now=now)
         try:
@@ -241,7 +245,9 @@ def enrolment_apply(
                     state_changed_at=now,
                 )
         except IntegrityError as exc:
-            raise Conflict(_("Заявка уже подана."), code="already_enrolled") from exc
+            raise Conflict(
+                _("Заявка уже подана."), code=PartnersErrorCode.ALREADY_ENROLLED
+            ) from exc
         audit.record(action="partners.enrolment.created", obj=enrolment, after={"state": state})
         if state == EnrolmentState.ACTIVE:  # auto-approved: the same event as an approval
             outbox.emit(

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from partnerhub.accounts.models import User
 from partnerhub.core import audit, clock, outbox
+from partnerhub.core.error_codes import CoreErrorCode
 from partnerhub.core.errors import Conflict, ValidationFailed
 from partnerhub.partners.models import (
     CounterpartyDocumentKind,
@@ -163,7 +164,7 @@ def status_end(
             valid_until=on, ended_at=moment, ended_by=by, end_reason=reason
         )
         if updated != 1:
-            raise Conflict(_("Статус уже изменён другим запросом."), code="stale_state")
+            raise Conflict(_("Статус уже изменён другим запросом."), code=CoreErrorCode.STALE_STATE)
         grant.refresh_from_db()
         audit.record(
             action="partners.status.ended",

@@ -33,6 +33,7 @@ from partnerhub.accounts.models import User
 from partnerhub.core import audit
 from partnerhub.core.clock import PROGRAM_TZ, now
 from partnerhub.core.errors import Conflict, ValidationFailed
+from partnerhub.referrals.error_codes import ReferralsErrorCode
 from partnerhub.referrals.models import PromoCode, ReferralClick, ReferralPartner
 from partnerhub.referrals.models.links import REFERER_MAX, USER_AGENT_MAX
 from partnerhub.referrals.selectors import links as selectors
@@ -91,7 +92,8 @@ def promo_code_create(
     """
     if partner.blocked:
         raise Conflict(
-            _("Партнёр заблокирован: новые промокоды создавать нельзя."), code="partner_blocked"
+            _("Партнёр заблокирован: новые промокоды создавать нельзя."),
+            code=ReferralsErrorCode.PARTNER_BLOCKED,
         )
     moment = now()
     config = selectors.program_config(partner.program, at=moment)
