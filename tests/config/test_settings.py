@@ -235,7 +235,11 @@ def test_the_secret_key_is_generated_once_and_kept_under_var_dir(tmp_path):
 
 
 def test_the_fixed_structures_keep_their_essentials(defaults):
-    assert defaults["INSTALLED_APPS"][1][-2:] == ["partnerhub.cabinet", "partnerhub.backoffice"]
+    assert defaults["INSTALLED_APPS"][1][-3:] == [
+        "partnerhub.cabinet",
+        "partnerhub.backoffice",
+        "partnerhub.demo",
+    ]
     assert defaults["MIDDLEWARE"][1][0] == "django.middleware.security.SecurityMiddleware"
     assert defaults["MIDDLEWARE"][1][-1] == "partnerhub.core.access.AccessMiddleware"
     assert defaults["TEMPLATES"][1][0]["DIRS"] == ["PACKAGE/templates"]
