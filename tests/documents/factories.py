@@ -101,7 +101,8 @@ STUB_PDF = b"%PDF-1.4\n% stub of a test that does not read the document\n%%EOF\n
 
 
 def rendered(documents: list[ClosingDocument]) -> list[ClosingDocument]:
-    """The documents after the worker's render (``pdf_render.closing_document_render``), reloaded."""
+    """The documents after the worker's render (``pdf_render.closing_document_render``),
+    reloaded."""
     for document in documents:
         pdf_render.closing_document_render(document_id=document.pk)
     return [ClosingDocument.objects.get(pk=document.pk) for document in documents]
