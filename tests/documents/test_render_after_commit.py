@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from huey.contrib.djhuey import HUEY
 
 from partnerhub.core.models.audit import AuditEvent
+from partnerhub.core.models.outbox import OutboxEvent
 from partnerhub.documents import pdf_render, tasks
 from partnerhub.documents.errors import DocumentNotReady, RenderRetryRefused
 from partnerhub.documents.models import ClosingDocument, PdfStatus
@@ -108,6 +109,9 @@ def test_the_row_is_committed_before_the_render_and_no_transaction_is_open_while
         assert document.pdf_attempts == 1
         assert document.pdf_rendered_at is not None
         assert closing_document_pdf(document) == FAKE_PDF
+    # and what sends documents on hears of each once its file exists
+    ready = OutboxEvent.objects.filter(event_type="documents.closing_document.ready")
+    assert sorted(event.payload["number"] for event in ready) == ["А-2026-00001", "СФ-2026-00001"]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -129,6 +133,7 @@ def test_a_failed_render_keeps_the_numbered_row_failed_and_numbers_stay_gapless(
     assert act.number == "А-2026-00001"
     assert act.pdf_status == PdfStatus.FAILED
     assert act.pdf_error == "OSError: No space left on device"
+    assert not OutboxEvent.objects.filter(event_type="documents.closing_document.ready")
     assert act.pdf_attempts == 1
     assert not act.pdf
     assert HUEY.scheduled_count() == 1
@@ -234,6 +239,7 @@ def test_two_renders_racing_leave_one_file(monkeypatch, settings, tmp_path):
     assert nested[1] is not None
     assert act.pdf.name == nested[1].pdf.name
     assert stored_files() == [Path(tmp_path, act.pdf.name)]
+    assert OutboxEvent.objects.filter(event_type="documents.closing_document.ready").count() == 1
 
 
 @pytest.mark.django_db
@@ -249,9 +255,11 @@ def test_staff_retry_a_failed_document_and_it_renders_after_commit(
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         closing_document_render_retry(document=act, actor=accountant)
 
-    assert len(callbacks) == 1  # the render, enqueued on commit
+    # the render, enqueued on commit; then, from the render, the "ready" event's delivery
+    assert len(callbacks) == 2
     act.refresh_from_db()
     assert act.pdf_status == PdfStatus.READY
+    assert OutboxEvent.objects.filter(event_type="documents.closing_document.ready").count() == 1
     audit = AuditEvent.objects.get(action="documents.closing_document.render_retried")
     assert audit.actor_user_id == accountant.pk
     assert audit.before == {"pdf_status": "failed", "pdf_error": "OSError: disk full"}

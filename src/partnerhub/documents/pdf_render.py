@@ -4,7 +4,10 @@
 its transaction, and enqueues ``documents.tasks.closing_document_render`` on commit. The worker
 calls ``closing_document_render`` here, which renders with no transaction open (WeasyPrint takes
 a second or more; on SQLite a transaction would hold the database-wide write lock for all of it),
-stores the file under a new name and then flips the row to ready with one conditional update.
+stores the file under a new name and then flips the row to ready with one conditional update,
+emitting the outbox event ``documents.closing_document.ready`` in that short transaction: what
+sends a document on (an EDO exchange, a partner's webhook) listens to it, not to ``issued``,
+which comes before the file exists.
 
 Safe to run twice or concurrently: a ready document is not rendered again; when two renders
 race, the first conditional update wins and the loser deletes its own file. A failed render
@@ -20,8 +23,10 @@ import datetime as dt
 import logging
 
 from django.core.files.base import ContentFile
+from django.db import transaction
 from django.db.models import F
 
+from partnerhub.core import outbox
 from partnerhub.core.clock import now as clock_now
 from partnerhub.documents.models import ClosingDocument, PdfStatus
 from partnerhub.documents.rendering import render_closing_document
@@ -79,11 +84,19 @@ def closing_document_render(*, document_id: int) -> ClosingDocument | None:
         logger.warning("closing document %s: render failed: %s", document_id, message)
         raise
     moment = clock_now()
-    flipped = (
-        ClosingDocument.objects.filter(pk=document_id)
-        .exclude(pdf_status=PdfStatus.READY)
-        .update(pdf=name, pdf_status=PdfStatus.READY, pdf_error="", pdf_rendered_at=moment)
-    )
+    with transaction.atomic():
+        flipped = (
+            ClosingDocument.objects.filter(pk=document_id)
+            .exclude(pdf_status=PdfStatus.READY)
+            .update(pdf=name, pdf_status=PdfStatus.READY, pdf_error="", pdf_rendered_at=moment)
+        )
+        if flipped:
+            outbox.emit(
+                "documents.closing_document.ready",
+                {"document_id": document_id, "kind": document.kind, "number": document.number},
+                organisation_id=document.partner_id,
+                vendor_id=document.vendor_id,
+            )
     if not flipped:  # another render finished first: its file is the document's
         field.storage.delete(name)
         return ClosingDocument.objects.filter(pk=document_id).first()
