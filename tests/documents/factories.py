@@ -1,4 +1,12 @@
-"""Organisations with complete cards for the closing-document tests."""
+"""Organisations with complete cards for the closing-document tests, and the PDF states of issued
+documents.
+
+``issue`` goes through the real service: the rows are numbered and written, and their render is
+enqueued on commit, which a ``django_db`` test never reaches, so the documents stay pending and
+nothing is rendered (WeasyPrint takes about a second a document). A test that reads the PDF
+calls ``rendered`` (the worker's own service, run here); a test that only needs a ready document
+(a download link, a status code) calls ``ready_without_rendering``, which stores a stub file.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +14,11 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from partnerhub.documents.models import ClosingDocument
+from django.core.files.base import ContentFile
+
+from partnerhub.core import clock
+from partnerhub.documents import pdf_render
+from partnerhub.documents.models import ClosingDocument, PdfStatus
 from partnerhub.documents.services import closing_documents_issue
 from partnerhub.partners.models import Organisation
 from tests.factories import COMPLETE_UL_CARD, OrganisationFactory, VendorFactory
@@ -80,4 +92,37 @@ def issue(
         issued_on=on,
         basis=basis,
         source=source,
+    )
+
+
+#: What ``ready_without_rendering`` stores: a file that starts like a PDF, for tests that never
+#: open it as one.
+STUB_PDF = b"%PDF-1.4\n% stub of a test that does not read the document\n%%EOF\n"
+
+
+def rendered(documents: list[ClosingDocument]) -> list[ClosingDocument]:
+    """The documents after the worker's render (``pdf_render.closing_document_render``),
+    reloaded."""
+    for document in documents:
+        pdf_render.closing_document_render(document_id=document.pk)
+    return [ClosingDocument.objects.get(pk=document.pk) for document in documents]
+
+
+def ready_without_rendering(documents: list[ClosingDocument]) -> list[ClosingDocument]:
+    """The documents made ready with ``STUB_PDF`` as their file, without rendering, reloaded."""
+    for document in documents:
+        field = document.pdf.field
+        name = field.storage.save(
+            field.generate_filename(document, "document.pdf"), ContentFile(STUB_PDF)
+        )
+        ClosingDocument.objects.filter(pk=document.pk).update(
+            pdf=name, pdf_status=PdfStatus.READY, pdf_rendered_at=clock.now()
+        )
+    return [ClosingDocument.objects.get(pk=document.pk) for document in documents]
+
+
+def failed(documents: list[ClosingDocument], *, error: str = "OSError: disk full") -> None:
+    """The documents as a render that failed for good leaves them."""
+    ClosingDocument.objects.filter(pk__in=[d.pk for d in documents]).update(
+        pdf_status=PdfStatus.FAILED, pdf_attempts=4, pdf_error=error
     )

@@ -1,5 +1,8 @@
 """Concurrent issues take distinct consecutive numbers, and a rolled-back one leaves no gap.
 
+Each thread's PDFs are rendered after its transaction commits (Huey runs the task in the
+thread, immediate mode), while the other threads issue: no write lock is held while rendering.
+
 Runs on PostgreSQL (the counter row's lock orders the issues) and on SQLite (IMMEDIATE
 transactions: one writer at a time). Each thread has its own connection and closes it.
 """
@@ -71,3 +74,5 @@ def test_parallel_issues_get_consecutive_numbers_without_gaps():
     # and act and invoice of one payout may have different numbers, but each payout has both
     for i in set(range(WORKERS)) - {3}:
         assert ClosingDocument.objects.filter(source=f"payout:{i}").count() == 2
+    # and every document was rendered once its payout committed
+    assert set(ClosingDocument.objects.values_list("pdf_status", flat=True)) == {"ready"}

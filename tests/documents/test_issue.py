@@ -20,6 +20,7 @@ from tests.documents.factories import (
     PARTNER_INN,
     issue,
     partner_with_card,
+    rendered,
     vendor_with_card,
 )
 from tests.factories import OrganisationFactory
@@ -168,7 +169,7 @@ def test_issuing_is_audited_and_announced(vendor):
 
 
 def test_the_pdf_is_stored_without_personal_data_in_its_path(vendor):
-    act, _invoice = issue(vendor=vendor, partner=partner_with_card())
+    act, _invoice = rendered(issue(vendor=vendor, partner=partner_with_card()))
     assert act.pdf.name.startswith(f"closing-documents/{vendor.pk}/2026/")
     assert PARTNER_INN not in act.pdf.name
     assert act.pdf.size > 1000

@@ -20,6 +20,7 @@ from tests.documents.factories import (
     ip_partner,
     issue,
     partner_with_card,
+    rendered,
     vendor_with_card,
 )
 
@@ -58,7 +59,9 @@ def vendor():
 
 
 def test_the_act_of_a_vat_payer_renders_with_its_text(vendor, tmp_path):
-    act, _invoice = issue(vendor=vendor, partner=partner_with_card(), on=dt.date(2026, 3, 2))
+    act, _invoice = rendered(
+        issue(vendor=vendor, partner=partner_with_card(), on=dt.date(2026, 3, 2))
+    )
     pdf = closing_document_pdf(act)
     assert_every_page_renders(pdf, tmp_path)
     text = text_of(pdf, tmp_path)
@@ -75,7 +78,9 @@ def test_the_act_of_a_vat_payer_renders_with_its_text(vendor, tmp_path):
 
 
 def test_the_act_of_a_partner_without_vat_says_so(vendor, tmp_path):
-    (act,) = issue(vendor=vendor, partner=partner_with_card(vat_payer=False), amount="5000")
+    (act,) = rendered(
+        issue(vendor=vendor, partner=partner_with_card(vat_payer=False), amount="5000")
+    )
     pdf = closing_document_pdf(act)
     assert_every_page_renders(pdf, tmp_path)
     text = text_of(pdf, tmp_path)
@@ -85,7 +90,9 @@ def test_the_act_of_a_partner_without_vat_says_so(vendor, tmp_path):
 
 
 def test_the_invoice_has_the_lines_and_columns_of_the_form(vendor, tmp_path):
-    _act, invoice = issue(vendor=vendor, partner=partner_with_card(), on=dt.date(2026, 3, 2))
+    _act, invoice = rendered(
+        issue(vendor=vendor, partner=partner_with_card(), on=dt.date(2026, 3, 2))
+    )
     pdf = closing_document_pdf(invoice)
     assert_every_page_renders(pdf, tmp_path)
     text = text_of(pdf, tmp_path)
@@ -109,7 +116,7 @@ def test_the_invoice_has_the_lines_and_columns_of_the_form(vendor, tmp_path):
 
 
 def test_the_invoice_of_an_individual_entrepreneur_is_signed_with_the_ogrnip(vendor, tmp_path):
-    _act, invoice = issue(vendor=vendor, partner=ip_partner())
+    _act, invoice = rendered(issue(vendor=vendor, partner=ip_partner()))
     pdf = closing_document_pdf(invoice)
     assert_every_page_renders(pdf, tmp_path)
     text = text_of(pdf, tmp_path)
@@ -120,7 +127,7 @@ def test_the_invoice_of_an_individual_entrepreneur_is_signed_with_the_ogrnip(ven
 
 
 def test_a_lost_file_is_rendered_again_from_the_document(vendor, tmp_path):
-    (act,) = issue(vendor=vendor, partner=partner_with_card(vat_payer=False))
+    (act,) = rendered(issue(vendor=vendor, partner=partner_with_card(vat_payer=False)))
     act.pdf.storage.delete(act.pdf.name)
     partner = act.partner
     partner.full_name = "Другое имя"

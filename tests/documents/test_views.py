@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from partnerhub.core.money import NBSP
-from tests.documents.factories import issue
+from tests.documents.factories import issue, ready_without_rendering
 
 pytestmark = pytest.mark.django_db
 
@@ -24,12 +24,14 @@ def documents_of_a(world):
     issued = []
     for n, day in enumerate([dt.date(2025, 12, 30), dt.date(2026, 3, 2), dt.date(2026, 4, 1)]):
         issued += issue(vendor=world.vendor, partner=world.partner_a, on=day, source=f"payout:{n}")
-    return issued
+    return ready_without_rendering(issued)
 
 
 @pytest.fixture
 def documents_of_b(world):
-    return issue(vendor=world.vendor, partner=world.partner_b, source="payout:b")
+    return ready_without_rendering(
+        issue(vendor=world.vendor, partner=world.partner_b, source="payout:b")
+    )
 
 
 def test_the_partner_lists_its_acts_and_invoices(world, login_as, documents_of_a):

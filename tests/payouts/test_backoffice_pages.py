@@ -13,6 +13,7 @@ from django.urls import reverse
 from partnerhub.core.clock import PROGRAM_TZ
 from partnerhub.payouts import selectors, services
 from partnerhub.payouts.models import PaymentRegister, PayoutState, RegisterState
+from tests.documents.factories import ready_without_rendering
 from tests.payouts.factories import convert, partner_ready
 
 pytestmark = pytest.mark.django_db
@@ -64,6 +65,7 @@ def test_the_list_filters_by_state(world, login_as):
 
 def test_the_accountant_accepts_a_sent_payout(world, login_as):
     payout = sent(partner_ready(world))
+    ready_without_rendering(selectors.documents_of(payout=payout))
     client = login_as("vendor:accountant")
     detail = client.get(reverse("backoffice:payout_detail", args=[payout.pk])).content.decode()
     assert 'id="accept-button"' in detail

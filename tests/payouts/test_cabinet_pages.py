@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from partnerhub.payouts import selectors
 from partnerhub.payouts.models import Payout, PayoutState
+from tests.documents.factories import ready_without_rendering
 from tests.payouts.factories import convert, partner_ready
 
 pytestmark = pytest.mark.django_db
@@ -141,7 +142,7 @@ def test_without_a_signed_contract_the_confirmation_is_refused(world, login_as):
 
 def test_the_payout_shows_its_state_and_a_link_to_the_act(world, login_as):
     payout = convert(partner_ready(world))
-    act = selectors.act_of(payout=payout)
+    (act,) = ready_without_rendering(selectors.documents_of(payout=payout))
 
     response = login_as("a:developer").get(reverse("cabinet:payout_detail", args=[payout.pk]))
 

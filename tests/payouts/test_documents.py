@@ -11,6 +11,7 @@ import pytest
 
 from partnerhub.documents.services import closing_document_pdf
 from partnerhub.payouts import selectors
+from tests.documents.factories import rendered
 from tests.payouts.factories import convert, partner_ready
 
 pytestmark = [pytest.mark.django_db, pytest.mark.needs_tools("pdftoppm", "pdftotext")]
@@ -19,7 +20,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.needs_tools("pdftoppm", "pdftot
 def test_the_act_and_invoice_of_a_6000_payout_render_with_cyrillic_text(world, tmp_path: Path):
     payout = convert(partner_ready(world, balance=Decimal("12000.00"), vat_payer=True), "6000.00")
 
-    for document in selectors.documents_of(payout=payout):
+    for document in rendered(selectors.documents_of(payout=payout)):
         pdf = tmp_path / f"{document.kind}.pdf"
         pdf.write_bytes(closing_document_pdf(document))
         subprocess.run(["pdftoppm", "-png", str(pdf), str(tmp_path / document.kind)], check=True)

@@ -5,7 +5,9 @@ statuses...). ``objects(world)`` makes the objects of partner A the URLs point a
 attributes of the ``a_objects`` namespace the ``kwargs`` callables receive.
 
 Closing documents are accounting documents: the partner's owner and accountant read its own
-(another partner's: 404); the vendor's accountant, program manager and administrator read all.
+(another partner's: 404); the vendor's accountant, program manager and administrator read all
+and render again a document whose PDF failed (the act here is ready: the retry is refused with a
+message and the page redirects back).
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from typing import Any
 
 from partnerhub.documents.models import ClosingDocument, DocumentKind
 from partnerhub.documents.services import requisites_snapshot
-from tests.test_url_authorisation import NOT_FOUND, Entry, partner_only, vendor_only
+from tests.documents.factories import ready_without_rendering
+from tests.test_url_authorisation import FOUND, NOT_FOUND, Entry, partner_only, vendor_only
 
 PARTNER_READERS = ("owner", "accountant")
 STAFF_READERS = ("accountant", "program_manager", "administrator")
@@ -33,11 +36,15 @@ TABLE: dict[str, Entry] = {
         expect={"GET": vendor_only(STAFF_READERS)},
         kwargs=lambda o: {"pk": o.closing_document.pk},
     ),
+    "backoffice:closing_document_render_retry": Entry(
+        expect={"POST": vendor_only(STAFF_READERS, FOUND)},
+        kwargs=lambda o: {"pk": o.closing_document.pk},
+    ),
 }
 
 
 def objects(world: Any) -> dict[str, Any]:
-    """An act of partner A (the row only: its PDF is rendered when first downloaded)."""
+    """An act of partner A, ready (a stub file stands for its PDF: nothing is rendered)."""
     act = ClosingDocument.objects.create(
         vendor=world.vendor,
         partner=world.partner_a,
@@ -55,4 +62,5 @@ def objects(world: Any) -> dict[str, Any]:
         seller=requisites_snapshot(world.partner_a),
         buyer=requisites_snapshot(world.vendor),
     )
-    return {"closing_document": act}
+    (ready,) = ready_without_rendering([act])
+    return {"closing_document": ready}

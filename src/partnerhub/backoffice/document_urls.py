@@ -11,4 +11,9 @@ urlpatterns: list[URLPattern] = [
         document_views.closing_document_download,
         name="closing_document_download",
     ),
+    path(
+        "closing-documents/<int:pk>/render/",
+        document_views.closing_document_render_retry_view,
+        name="closing_document_render_retry",
+    ),
 ]

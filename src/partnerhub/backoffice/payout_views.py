@@ -22,6 +22,7 @@ from partnerhub.core.errors import ApplicationError
 from partnerhub.core.forms import add_service_errors
 from partnerhub.core.money import format_rub
 from partnerhub.core.pagination import paginate
+from partnerhub.pages.documents import STAFF_DOCUMENT_READERS
 from partnerhub.payouts import exports, selectors, services
 from partnerhub.payouts.forms import RegisterForm, RejectForm
 from partnerhub.payouts.models import PayoutState, RegisterState
@@ -74,6 +75,7 @@ def payout_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_accept": can_decide and payout.state == PayoutState.SENT,
             "can_reject": can_decide and payout.state in (PayoutState.GENERATED, PayoutState.SENT),
             "reject_form": RejectForm(),
+            "can_retry_documents": allowed(STAFF_DOCUMENT_READERS, request.user),
         },
     )
 
@@ -117,6 +119,7 @@ def payout_reject(request: HttpRequest, pk: int) -> HttpResponse:
             "can_accept": payout.state == PayoutState.SENT,
             "can_reject": payout.state in (PayoutState.GENERATED, PayoutState.SENT),
             "reject_form": form,
+            "can_retry_documents": allowed(STAFF_DOCUMENT_READERS, request.user),
         },
         status=400,
     )

@@ -2,7 +2,8 @@
 
 Issue 6, item 5. The owner and the accountant read them (the documents are the accounting's);
 another partner's document is 404. Reads go through ``documents.selectors`` scoped to the user's
-organisation; the PDF through ``documents.services.closing_document_pdf``.
+organisation; the PDF through ``documents.services.closing_document_pdf`` (a document whose PDF
+is still being prepared answers 409 with a page saying so: ``pages.documents.pdf_download``).
 """
 
 from __future__ import annotations
@@ -16,8 +17,7 @@ from partnerhub.core.access import access, partner
 from partnerhub.core.pagination import paginate
 from partnerhub.documents import selectors
 from partnerhub.documents.models import DocumentKind
-from partnerhub.documents.services import closing_document_pdf
-from partnerhub.pages.documents import kind_filter, pdf_filename, pdf_response, year_filter
+from partnerhub.pages.documents import any_pending, kind_filter, pdf_download, year_filter
 
 READERS = partner("owner", "accountant")
 PER_PAGE = 25
@@ -30,13 +30,15 @@ def closing_documents(request: HttpRequest) -> HttpResponse:
     org = organisation_of(request.user)
     year, kind = year_filter(request), kind_filter(request)
     documents = selectors.closing_documents_of_partner(partner=org, year=year, kind=kind)
+    page = paginate(request, documents, PER_PAGE)
     context = {
         "org": org,
-        "page": paginate(request, documents, PER_PAGE),
+        "page": page,
         "years": selectors.closing_document_years(partner=org),
         "kinds": DocumentKind.choices,
         "year": year,
         "kind": kind,
+        "polling": any_pending(page),
     }
     return render(request, "cabinet/documents/list.html", context)
 
@@ -44,9 +46,8 @@ def closing_documents(request: HttpRequest) -> HttpResponse:
 @access(READERS)
 @require_GET
 def closing_document_download(request: HttpRequest, pk: int) -> HttpResponse:
-    """The PDF of one of the partner's own documents; 404 for anyone else's."""
+    """The PDF of one of the partner's own documents; 404 for anyone else's, 409 while it is
+    being prepared."""
     org = organisation_of(request.user)
     document = selectors.closing_document_for_partner(partner=org, pk=pk)
-    return pdf_response(
-        closing_document_pdf(document), pdf_filename(document.number, document.kind)
-    )
+    return pdf_download(request, document, list_url="cabinet:closing_documents")

@@ -24,8 +24,17 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(ClosingDocument)
 class ClosingDocumentAdmin(ReadOnlyAdmin):
-    list_display = ("number", "kind", "issued_on", "partner", "vendor", "amount", "vat_rate")
-    list_filter = ("kind", "year")
+    list_display = (
+        "number",
+        "kind",
+        "issued_on",
+        "partner",
+        "vendor",
+        "amount",
+        "vat_rate",
+        "pdf_status",
+    )
+    list_filter = ("kind", "year", "pdf_status")
     search_fields = ("number", "partner__short_name", "partner__inn", "source")
     list_select_related = ("partner", "vendor")
 

@@ -4,8 +4,10 @@ Spec: ``partners-and-contracts.md`` "Closing documents" and ``referrals.md`` "Co
 payout". The partner renders the service and is the executor / seller; the vendor is the
 customer / buyer. Both sides' requisites are snapshotted into the document (``seller``,
 ``buyer``), so a later change of a card never changes an issued document; the PDF is rendered
-from the row alone. The life of a document (sent, accepted, rejected, paid) is the payout's
-(``payouts``): a closing document, once issued, does not change.
+from the row alone, after the issuing transaction has committed (``pdf_status``: pending until
+the worker has stored the file, failed when the render failed). The life of a document (sent,
+accepted, rejected, paid) is the payout's (``payouts``): a closing document, once issued, does
+not change (its PDF state aside).
 """
 
 from __future__ import annotations
@@ -27,6 +29,15 @@ class DocumentKind(models.TextChoices):
 
     ACT = rules.ACT, _("Акт")
     INVOICE = rules.INVOICE, _("Счёт-фактура")
+
+
+class PdfStatus(models.TextChoices):
+    """Where the PDF of an issued document stands: the row is committed first, the file follows
+    from the worker (``documents.pdf_render``)."""
+
+    PENDING = "pending", _("Готовится")
+    READY = "ready", _("Готов")
+    FAILED = "failed", _("Не удалось сформировать")
 
 
 def pdf_path(instance: ClosingDocument, filename: str) -> str:
@@ -95,6 +106,12 @@ class ClosingDocument(models.Model):
         help_text=_("Для счёта-фактуры: номер акта (документ об отгрузке)."),
     )
     pdf = models.FileField(_("PDF"), upload_to=pdf_path, blank=True, max_length=200)
+    pdf_status = models.CharField(
+        _("состояние PDF"), max_length=16, choices=PdfStatus.choices, default=PdfStatus.PENDING
+    )
+    pdf_attempts = models.PositiveSmallIntegerField(_("попыток сформировать PDF"), default=0)
+    pdf_error = models.CharField(_("ошибка формирования PDF"), max_length=500, blank=True)
+    pdf_rendered_at = models.DateTimeField(_("PDF сформирован"), null=True, blank=True)
     created_at = models.DateTimeField(_("создан"), default=timezone.now)
 
     class Meta:
@@ -110,10 +127,21 @@ class ClosingDocument(models.Model):
                 fields=["source", "kind"], name="documents_closing_one_kind_per_source"
             ),
         ]
-        indexes = [models.Index(fields=["partner", "-issued_on"])]
+        indexes = [
+            models.Index(fields=["partner", "-issued_on"]),
+            models.Index(fields=["pdf_status", "created_at"], name="documents_pdf_status_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} № {self.number}"
+
+    @property
+    def pdf_ready(self) -> bool:
+        return self.pdf_status == PdfStatus.READY
+
+    @property
+    def pdf_failed(self) -> bool:
+        return self.pdf_status == PdfStatus.FAILED
 
     @property
     def has_vat(self) -> bool:

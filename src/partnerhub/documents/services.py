@@ -9,10 +9,13 @@ constraint (vendor, kind, year, sequence) backs it.
 
 Decisions: acts and invoices have separate series per vendor per calendar year of the document
 date (``А-2026-00001``, ``СФ-2026-00001``); the invoice's "document on shipment" (line 5a) is
-the act. The PDF is rendered and stored when the document is issued; it is a function of the
-stored row only (requisites are snapshotted), so ``closing_document_pdf`` renders it again if the
-file is missing. A file written by a transaction that then rolls back stays as an orphan under a
-random name (storage has no rollback); nothing points at it.
+the act. The PDF is not rendered in the issuing transaction (issue 16: on SQLite that held the
+database-wide write lock for the whole WeasyPrint render): the row is written pending and, once
+the transaction commits, the worker renders and stores it (``documents.tasks``,
+``documents.pdf_render``). ``closing_document_pdf`` gives the stored file of a ready document and
+refuses one that is not ready (``DocumentNotReady``); a ready document whose file has gone from
+storage is rendered again from its row (a function of the row only; no transaction is open in a
+download). Staff retry a failed render with ``closing_document_render_retry``.
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.utils import translation
 from django.utils.functional import Promise
@@ -31,13 +33,16 @@ from partnerhub.core import audit, outbox
 from partnerhub.core.errors import Conflict, ValidationFailed
 from partnerhub.core.money import has_cents_only, quantize
 from partnerhub.documents import rules
-from partnerhub.documents.models import ClosingDocument, DocumentCounter, DocumentKind
+from partnerhub.documents.errors import DocumentNotReady, RenderRetryRefused
+from partnerhub.documents.models import ClosingDocument, DocumentCounter, DocumentKind, PdfStatus
 from partnerhub.documents.rendering import render_closing_document
+from partnerhub.documents.tasks import closing_document_render
 from partnerhub.partners import selectors as partner_selectors
 from partnerhub.partners.models import LegalForm, Organisation, OrgKind
 
 __all__ = [
     "closing_document_pdf",
+    "closing_document_render_retry",
     "closing_documents_issue",
     "requisites_snapshot",
     "service_wording",
@@ -147,8 +152,9 @@ def _issue_one(
         buyer=buyer,
         related_number=related_number,
     )
-    document.pdf.save("document.pdf", ContentFile(render_closing_document(document)), save=False)
     document.save()
+    document_id = document.pk
+    transaction.on_commit(lambda: closing_document_render(document_id))
     audit.record(
         action="documents.closing_document.issued",
         obj=document,
@@ -218,8 +224,19 @@ def closing_documents_issue(
 
 
 def closing_document_pdf(document: ClosingDocument) -> bytes:
-    """The PDF of an issued document: the stored file, or (when the file is gone) the same
-    document rendered again from its row."""
+    """The PDF of an issued document: the stored file of a ready one (or, when the file has gone
+    from storage, the same document rendered again from its row). Raises ``DocumentNotReady``
+    while the worker has not stored it yet, or when its render failed."""
+    if document.pdf_status == PdfStatus.PENDING:
+        raise DocumentNotReady(_("Документ готовится. Обновите страницу через минуту."))
+    if document.pdf_status == PdfStatus.FAILED:
+        raise DocumentNotReady(
+            _(
+                "Не удалось сформировать документ. Мы повторим попытку; если документ так и не "
+                "появится, обратитесь к вендору."
+            ),
+            code="document_render_failed",
+        )
     if document.pdf:
         try:
             with document.pdf.open("rb") as stored:
@@ -227,3 +244,29 @@ def closing_document_pdf(document: ClosingDocument) -> bytes:
         except FileNotFoundError:
             pass
     return render_closing_document(document)
+
+
+def closing_document_render_retry(*, document: ClosingDocument, actor: Any) -> ClosingDocument:
+    """Staff render a failed document again: the row goes back to pending (a conditional update,
+    audited) and the render is enqueued after commit. Refused for a document not failed."""
+    with transaction.atomic():
+        moved = ClosingDocument.objects.filter(pk=document.pk, pdf_status=PdfStatus.FAILED).update(
+            pdf_status=PdfStatus.PENDING
+        )
+        if not moved:
+            raise RenderRetryRefused(
+                _("Документ %(number)s не нужно формировать заново: он готов или готовится.")
+                % {"number": document.number}
+            )
+        audit.record(
+            action="documents.closing_document.render_retried",
+            obj=document,
+            organisation_id=document.partner_id,
+            before={"pdf_status": PdfStatus.FAILED, "pdf_error": document.pdf_error},
+            after={"pdf_status": PdfStatus.PENDING},
+            actor=actor,
+        )
+        document_id = document.pk
+        transaction.on_commit(lambda: closing_document_render(document_id))
+    document.pdf_status = PdfStatus.PENDING
+    return document
