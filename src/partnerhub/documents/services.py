@@ -33,6 +33,7 @@ from partnerhub.core import audit, outbox
 from partnerhub.core.errors import Conflict, ValidationFailed
 from partnerhub.core.money import has_cents_only, quantize
 from partnerhub.documents import rules
+from partnerhub.documents.error_codes import DocumentsErrorCode
 from partnerhub.documents.errors import DocumentNotReady, RenderRetryRefused
 from partnerhub.documents.models import ClosingDocument, DocumentCounter, DocumentKind, PdfStatus
 from partnerhub.documents.rendering import render_closing_document
@@ -235,7 +236,7 @@ def closing_document_pdf(document: ClosingDocument) -> bytes:
                 "Не удалось сформировать документ. Мы повторим попытку; если документ так и не "
                 "появится, обратитесь к вендору."
             ),
-            code="document_render_failed",
+            code=DocumentsErrorCode.DOCUMENT_RENDER_FAILED,
         )
     if document.pdf:
         try:
