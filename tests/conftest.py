@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import pytest
 from django.db import connection, transaction
 from django.test import Client
+from django.test.utils import override_settings
 from django.utils import timezone, translation
 from huey.contrib.djhuey import HUEY
 
@@ -29,6 +30,17 @@ from tests.factories import OrganisationFactory, ProgramFactory, UserFactory, Ve
 pytest_plugins = ["tests.smtp"]  # the `smtp` fixture: a real SMTP server
 
 HUEY.immediate = True  # tasks run in the test's process, right after commit
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _media_of_this_run(tmp_path_factory):
+    """Files the code stores (uploads, generated PDFs) go to this run's temporary directory,
+    one per xdist worker (``make test`` runs several), not to ``VAR_DIR/media``, which parallel
+    workers would share and which would keep every run's files."""
+    media = override_settings(MEDIA_ROOT=str(tmp_path_factory.mktemp("media")))
+    media.enable()
+    yield
+    media.disable()
 
 
 @pytest.fixture(autouse=True)
