@@ -17,6 +17,9 @@ import pytest
 
 #: Long enough for a loaded two-core machine running the suite on several workers.
 WAIT_TIMEOUT = 60.0
+#: The same for a browser test's page actions and ``expect`` (Playwright counts milliseconds;
+#: every worker runs its own Chromium).
+BROWSER_WAIT_MS = 30_000
 
 _T = TypeVar("_T")
 
