@@ -20,7 +20,7 @@ from partnerhub.accounts.models import User
 from partnerhub.accounts.services import user_create
 from partnerhub.contracts import services as contract_services
 from partnerhub.core.audit import system_actor
-from partnerhub.core.clock import now
+from partnerhub.core.clock import now, today
 from partnerhub.core.pdf import html_to_pdf
 from partnerhub.leads import selectors as lead_selectors
 from partnerhub.leads import services as lead_services
@@ -358,7 +358,7 @@ class Command(BaseCommand):
         services.status_grant(
             organisation=alfa,
             status=StatusKind.objects.get(vendor=program.vendor, code="ck-erp"),
-            valid_from=now().date() - dt.timedelta(days=90),
+            valid_from=today() - dt.timedelta(days=90),
             by=manager,
         )
         for kind in selectors.counterparty_document_kinds_for(
@@ -392,7 +392,7 @@ class Command(BaseCommand):
         )
         contract = contract_services.contract_send(contract=contract, by=owner)
         contract = contract_services.contract_review_start(contract=contract, by=manager)
-        contract_services.contract_sign(contract=contract, signed_on=now().date(), by=manager)
+        contract_services.contract_sign(contract=contract, signed_on=today(), by=manager)
 
     def _load_leads(self, program: Program) -> None:
         """The lead marketplace: a dozen open leads across regions; «Альфа» meets every
