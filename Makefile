@@ -38,8 +38,13 @@ chromium:
 		fi; \
 	fi
 
+# The suite runs on PYTEST_WORKERS processes (pytest-xdist), each with its own test database:
+# by default one a core, at most 4 (every worker builds its database first). PYTEST_WORKERS=0
+# runs it in this one process; PYTEST_ARGS adds pytest options (PYTEST_ARGS="tests/core -x").
+PYTEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); [ "$$n" -gt 4 ] && n=4; echo $$n)
+
 test: install chromium
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check src tests bench

@@ -4,16 +4,20 @@ them."""
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
+import time_machine
 from django.db import connection, transaction
 from django.test import Client
+from django.test.utils import override_settings
 from django.utils import timezone, translation
 from huey.contrib.djhuey import HUEY
 
 from partnerhub.accounts.roles import PARTNER_ROLES, VENDOR_ROLES
+from partnerhub.core import clock
 from partnerhub.core.ledger import install_immutability_triggers, uninstall_immutability_triggers
 from partnerhub.core.models.ledger import LedgerAccount, LedgerEntry, LedgerTransaction
 from partnerhub.partners.models import (
@@ -29,6 +33,17 @@ from tests.factories import OrganisationFactory, ProgramFactory, UserFactory, Ve
 pytest_plugins = ["tests.smtp"]  # the `smtp` fixture: a real SMTP server
 
 HUEY.immediate = True  # tasks run in the test's process, right after commit
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _media_of_this_run(tmp_path_factory):
+    """Files the code stores (uploads, generated PDFs) go to this run's temporary directory,
+    one per xdist worker (``make test`` runs several), not to ``VAR_DIR/media``, which parallel
+    workers would share and which would keep every run's files."""
+    media = override_settings(MEDIA_ROOT=str(tmp_path_factory.mktemp("media")))
+    media.enable()
+    yield
+    media.disable()
 
 
 @pytest.fixture(autouse=True)
@@ -181,6 +196,33 @@ def login_as(world):
         return client
 
     return make
+
+
+@dataclass
+class SteppedClock:
+    """The project's clock frozen at ``start``; ``core.clock.sleep`` moves it on instead of
+    waiting, and each wait is noted in ``slept``."""
+
+    start: dt.datetime
+    traveller: time_machine.Coordinates
+    slept: list[float] = field(default_factory=list)
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            self.slept.append(seconds)
+            self.traveller.shift(dt.timedelta(seconds=seconds))
+
+
+@pytest.fixture
+def stepped_clock(monkeypatch):
+    """Time driven by the test (house rule: no test measures a wall-clock gap): the clock is
+    frozen a second after the real present (later than any moment the fixtures before it
+    stored) and code that waits for a moment (``clock.sleep``) gets there at once."""
+    start = clock.now().replace(microsecond=0) + dt.timedelta(seconds=1)
+    with time_machine.travel(start, tick=False) as traveller:
+        stepped = SteppedClock(start=start, traveller=traveller)
+        monkeypatch.setattr(clock, "sleep", stepped.sleep)
+        yield stepped
 
 
 # --- committed ledger rows (tests that commit: threads, live server) -------------------------

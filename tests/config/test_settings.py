@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
+import partnerhub
 from partnerhub.config.settings import env_bool, env_float, env_int
 
 PACKAGE_DIR = Path(__file__).resolve().parents[2] / "src" / "partnerhub"
@@ -55,9 +56,15 @@ print(json.dumps(dump, ensure_ascii=False))
 
 
 def load_settings(tmp_path: Path, *, texts: bool = False, **variables: str) -> dict[str, list[Any]]:
-    """The settings module's values with only ``variables`` set (besides PATH, HOME, VAR_DIR);
+    """The settings module's values with only ``variables`` set (besides PATH, HOME, VAR_DIR and
+    PYTHONPATH: the package under test, not another checkout the environment has installed);
     ``texts`` sets Django up after the import to read the lazy texts."""
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "VAR_DIR": str(tmp_path)}
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "VAR_DIR": str(tmp_path),
+        "PYTHONPATH": str(Path(partnerhub.__file__).resolve().parents[1]),
+    }
     env.update(variables)
     done = subprocess.run(
         [sys.executable, "-c", DUMP, *(["--texts"] if texts else [])],

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-import time
 
 import pytest
 from django.apps import apps
@@ -39,6 +38,7 @@ from partnerhub.core.calendar import (
 )
 from partnerhub.core.errors import ValidationFailed
 from partnerhub.core.models.calendar import CalendarDay, DayKind, DaySource
+from tests.waiting import WAIT_TIMEOUT, wait_until
 
 D = dt.date
 
@@ -431,12 +431,26 @@ def test_two_seedings_at_the_same_moment_write_every_date_once():
     assert CalendarDay.objects.count() == 730
 
 
+def seeding_waits_for_a_lock(began: threading.Event) -> bool:
+    """The seeding waits for the staff edit's lock: on PostgreSQL its backend waits for a row
+    lock (the calendar's version row); on SQLite it has begun its IMMEDIATE transaction, which
+    cannot start before the edit's transaction ends."""
+    if connection.vendor != "postgresql":
+        return began.is_set()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0] > 0
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_seeding_that_starts_during_a_staff_edit_keeps_the_edit():
     # given a seeded day that differs from the official calendar, so seeding wants to rewrite it
     seed_calendar(range(2026, 2027))
     CalendarDay.objects.filter(date=D(2026, 1, 9)).update(is_working=True, kind=DayKind.WORKING)
-    edited, release = threading.Event(), threading.Event()
+    edited, release, began = threading.Event(), threading.Event(), threading.Event()
     results: list[int] = []
     errors: list[BaseException] = []
 
@@ -445,16 +459,23 @@ def test_a_seeding_that_starts_during_a_staff_edit_keeps_the_edit():
             with transaction.atomic():
                 calendar_day_set(day=D(2026, 1, 9), is_working=True, by=None)
                 edited.set()
-                release.wait(timeout=10)
+                release.wait(timeout=WAIT_TIMEOUT)
         except BaseException as exc:
             errors.append(exc)
         finally:
             edited.set()
             connection.close()
 
+    def note_begin(sql: str) -> None:
+        if sql.startswith("BEGIN"):
+            began.set()
+
     def seeding() -> None:
         try:
-            edited.wait(timeout=10)
+            edited.wait(timeout=WAIT_TIMEOUT)
+            if connection.vendor == "sqlite":
+                connection.ensure_connection()
+                connection.connection.set_trace_callback(note_begin)
             results.append(seed_calendar(range(2026, 2027)))
         except BaseException as exc:
             errors.append(exc)
@@ -465,8 +486,10 @@ def test_a_seeding_that_starts_during_a_staff_edit_keeps_the_edit():
     # when the seeding starts while the staff edit is not yet committed
     for thread in threads:
         thread.start()
-    edited.wait(timeout=10)
-    time.sleep(0.5)  # the seeding reaches the calendar's lock (or, without one, the day's row)
+    edited.wait(timeout=WAIT_TIMEOUT)
+    wait_until(
+        lambda: seeding_waits_for_a_lock(began), what="the seeding waits for the edit's lock"
+    )
     release.set()
     for thread in threads:
         thread.join()

@@ -29,7 +29,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +41,7 @@ from partnerhub.leads.models import ContactReveal, Deal, Lead, MarketplaceAccess
 from partnerhub.referrals.models import StoredEvent
 from tests.factories import ProgramFactory
 from tests.leads.factories import lead_program, make_eligible, make_lead
+from tests.waiting import WAIT_TIMEOUT, wait_until
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -127,16 +127,22 @@ class Servers:
             start_new_session=True,  # its own process group: gunicorn's master and worker too
         )
         self.processes.append(process)
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
+
+        def answers() -> bool:
             if process.poll() is not None:
                 pytest.fail(f"partnerhub serve exited with {process.returncode}\n{self.logs()}")
             try:
-                if self.request("GET", "/api/v1/deals").status < 500:
-                    return
+                return self.request("GET", "/api/v1/deals").status < 500
             except OSError:
-                time.sleep(0.2)
-        pytest.fail(f"the server did not answer within {START_TIMEOUT:.0f} s\n{self.logs()}")
+                return False
+
+        wait_until(
+            answers,
+            timeout=START_TIMEOUT,
+            interval=0.2,
+            what="the server answers",
+            details=self.logs,
+        )
 
     def request(
         self, method: str, path: str, key: str | None = None, body: bytes | None = None
@@ -245,14 +251,6 @@ class InFlight(threading.Thread):
             self.error = exc
 
 
-def wait_until(condition, *, timeout: float, what: str, logs=lambda: "") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting until {what}\n{logs()}")
-        time.sleep(0.05)
-
-
 def backend_waiting_on_a_lock() -> int | None:
     """The pid of the server's database backend waiting for the lead's row lock."""
     with connection.cursor() as cursor:
@@ -285,18 +283,27 @@ def other_backends() -> int:
 def retry_until_answered(
     servers: Servers, path: str, *, timeout: float, body: bytes | None = None
 ) -> tuple[Answer, int]:
-    """Retry with the same key as a client does, honouring 409/503 and Retry-After; the first
-    other answer and how many 409/503 came before it."""
-    deadline, waits = time.monotonic() + timeout, 0
-    while True:
+    """Retry with the same key as a client does while the answer is 409/503 (with
+    Retry-After; the retries come every 0.2 s, sooner than it asks); the first other answer and
+    how many 409/503 came before it."""
+    refusals: list[Answer] = []
+
+    def answered() -> Answer | None:
         answer = servers.request("POST", path, KEY, body)
         if answer.status not in (409, 503):
-            return answer, waits
+            return answer
         assert "Retry-After" in answer.headers, answer
-        if time.monotonic() > deadline:
-            pytest.fail(f"still {answer.status} after {timeout} s: {answer.body!r}")
-        waits += 1
-        time.sleep(min(float(answer.headers["Retry-After"]), 1.0))
+        refusals.append(answer)
+        return None
+
+    answer = wait_until(
+        answered,
+        timeout=timeout,
+        interval=0.2,
+        what="a retry is answered with neither 409 nor 503",
+        details=lambda: repr(refusals[-1:]),
+    )
+    return answer, len(refusals)
 
 
 def assert_taken_exactly_once(lead: Lead, partner, answer: Answer) -> None:
@@ -349,21 +356,22 @@ def test_kill_9_of_the_server_mid_batch_then_the_same_key_stores_the_batch_once(
     first.start()
     wait_until(
         lambda: IdempotencyKey.objects.filter(key=KEY).exists(),
-        timeout=60,
         what="the batch claimed its key",
-        logs=servers.logs,
+        details=servers.logs,
     )
     # when the server is killed with SIGKILL before it has answered,
     servers.kill()
     first.join(timeout=10)
     assert first.answer is None and first.error is not None  # the client got no answer
     assert IdempotencyKey.objects.get(key=KEY).state == IdempotencyState.IN_PROGRESS
-    wait_until(lambda: other_backends() == 0, timeout=60, what="the killed request's session ended")
+    wait_until(lambda: other_backends() == 0, what="the killed request's session ended")
     assert not StoredEvent.objects.exists()  # nothing half-written
 
     # then, with the server started again, the retries with the same key store the batch once
     servers.start()
-    answer, _waits = retry_until_answered(servers, path, timeout=LEASE_SECONDS + 60, body=body)
+    answer, _waits = retry_until_answered(
+        servers, path, timeout=LEASE_SECONDS + WAIT_TIMEOUT, body=body
+    )
     assert answer.status == 200, answer.body
     assert answer.json() == {
         "accepted": BATCH_CLIENTS + 1,
@@ -394,9 +402,8 @@ def test_kill_9_of_the_server_mid_request_then_the_same_key_takes_the_lead_once(
         first.start()
         wait_until(
             lambda: backend_waiting_on_a_lock() is not None,
-            timeout=30,
             what="the take waits for the lead's row",
-            logs=servers.logs,
+            details=servers.logs,
         )
         orphan = backend_waiting_on_a_lock()
         assert IdempotencyKey.objects.get(key=KEY).state == IdempotencyState.IN_PROGRESS
@@ -406,14 +413,14 @@ def test_kill_9_of_the_server_mid_request_then_the_same_key_takes_the_lead_once(
         assert first.answer is None and first.error is not None  # the client got no answer
         lock.release()
     # its database backend notices the lost client and rolls its transaction back:
-    wait_until(lambda: backend_gone(orphan), timeout=30, what="the killed request's backend ended")
+    wait_until(lambda: backend_gone(orphan), what="the killed request's backend ended")
     assert not Deal.objects.filter(lead=lead).exists()
     assert IdempotencyKey.objects.get(key=KEY).state == IdempotencyState.IN_PROGRESS
 
     # then, with the server started again, the client's retries with the same key end in one
     # take (the dead claim is taken over once its lease of 3 s has ended; 409 before that),
     servers.start()
-    answer, _waits = retry_until_answered(servers, path, timeout=LEASE_SECONDS + 30)
+    answer, _waits = retry_until_answered(servers, path, timeout=LEASE_SECONDS + WAIT_TIMEOUT)
     assert answer.status == 201, answer.body
     assert "Idempotency-Replayed" not in answer.headers
     assert_taken_exactly_once(lead, world.partner_a, answer)
@@ -438,9 +445,8 @@ def test_a_killed_database_connection_is_503_and_the_same_key_then_takes_the_lea
         first.start()
         wait_until(
             lambda: backend_waiting_on_a_lock() is not None,
-            timeout=30,
             what="the take waits for the lead's row",
-            logs=servers.logs,
+            details=servers.logs,
         )
         # when its database connection is cut,
         with connection.cursor() as cursor:
@@ -455,7 +461,7 @@ def test_a_killed_database_connection_is_503_and_the_same_key_then_takes_the_lea
     assert first.answer.json()["error"]["code"] == "service_unavailable"
     assert not Deal.objects.filter(lead=lead).exists()
     # the retry with the same key takes the lead once (the claim was released: no wait),
-    answer, waits = retry_until_answered(servers, path, timeout=LEASE_SECONDS + 30)
+    answer, waits = retry_until_answered(servers, path, timeout=LEASE_SECONDS + WAIT_TIMEOUT)
     assert answer.status == 201, answer.body
     assert waits == 0
     assert_taken_exactly_once(lead, world.partner_a, answer)

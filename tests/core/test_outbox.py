@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-import time
 from collections import Counter
 
 import pytest
@@ -221,12 +220,19 @@ def test_two_workers_in_parallel_deliver_each_delivery_once(register, stopped_wo
     calls: Counter[str] = Counter()
     lock = threading.Lock()
 
-    def slow_receiver(event: OutboxEvent, target: str) -> None:
+    # each worker holds its first delivery until the other one delivers too: both are then
+    # working through the same due rows at once, whatever the machine's load
+    both_delivering = threading.Barrier(2, timeout=60)
+    first_done = threading.local()
+
+    def meeting_receiver(event: OutboxEvent, target: str) -> None:
         with lock:
             calls[str(event.pk)] += 1
-        time.sleep(0.002)  # widen the window in which the other worker could take it too
+        if not getattr(first_done, "value", False):
+            first_done.value = True
+            both_delivering.wait()
 
-    register("test.orders.*", "test.counter", slow_receiver)
+    register("test.orders.*", "test.counter", meeting_receiver)
     events = [emit("test.orders.placed", {"n": n}) for n in range(40)]
     barrier = threading.Barrier(2)
     reports: list[DeliveryReport] = []

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.waiting import BROWSER_WAIT_MS
+
 # Playwright's sync API keeps an asyncio event loop in the main thread, so Django would refuse
 # ORM calls made by the test body (SynchronousOnlyOperation). Django's documented escape hatch:
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
@@ -46,8 +48,9 @@ def browser() -> Iterator[object]:
     """One headless Chromium for the whole session."""
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} not found: the browser tests need Debian's chromium package")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=BROWSER_WAIT_MS)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
@@ -62,7 +65,7 @@ def browser() -> Iterator[object]:
 def page(browser, live_server, request) -> Iterator[object]:
     """A fresh browser context (no cookies) and page; a screenshot is kept if the test fails."""
     context = browser.new_context(locale="ru-RU", viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(BROWSER_WAIT_MS)
     page = context.new_page()
     try:
         yield page

@@ -10,6 +10,7 @@ from pathlib import Path
 from playwright.sync_api import Browser, Page, expect
 
 from tests.factories import PASSWORD
+from tests.waiting import BROWSER_WAIT_MS
 
 #: Partner A's INN and the KPP of its card; the Diadoc id is built on them.
 PARTNER_INN = "7707083893"
@@ -50,7 +51,7 @@ def log_in(page: Page, base_url: str, email: str, next_path: str) -> None:
 def in_browser(browser: Browser) -> Iterator[Page]:
     """Another person's page: a browser context of its own (no shared cookies)."""
     context = browser.new_context(locale="ru-RU", viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(BROWSER_WAIT_MS)
     try:
         yield context.new_page()
     finally:

@@ -59,6 +59,7 @@ def fake_crm() -> Iterator[FakeCrm]:
     try:
         yield fake
     finally:
+        fake.released.set()
         server.clear()
         server.stop()
 

@@ -14,6 +14,7 @@ from partnerhub.referrals.models import WaitingEvent
 from partnerhub.referrals.services import intake
 from tests.factories import PASSWORD, OrganisationFactory, UserFactory, VendorFactory
 from tests.referrals.pages_support import join, payment, referral_program
+from tests.waiting import BROWSER_WAIT_MS
 
 pytestmark = pytest.mark.e2e
 
@@ -46,7 +47,7 @@ def test_a_program_manager_drops_a_stale_waiting_event_on_a_phone(
 
     # when the program manager opens the list on a 390 px wide screen
     context = browser.new_context(locale="ru-RU", viewport={"width": 390, "height": 844})
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(BROWSER_WAIT_MS)
     page = context.new_page()
     try:
         page.goto(f"{live_server.url}/accounts/login/?next=/backoffice/referrals/events/waiting/")

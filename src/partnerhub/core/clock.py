@@ -2,11 +2,14 @@
 
 Services take ``now`` from ``now()``; tests freeze it with time-machine. Datetimes are aware and
 stored in UTC; calendar arithmetic uses the program's time zone, Europe/Moscow (``today()``).
+Code that waits for a moment it computed from ``now()`` (a rate limit's slot) waits with
+``sleep()``, which a test with a frozen clock turns into a step of that clock.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
@@ -17,6 +20,12 @@ PROGRAM_TZ = ZoneInfo("Europe/Moscow")
 def now() -> dt.datetime:
     """The current moment, aware, in UTC."""
     return timezone.now()
+
+
+def sleep(seconds: float) -> None:
+    """Wait ``seconds`` of real time (nothing for zero or less)."""
+    if seconds > 0:
+        time.sleep(seconds)
 
 
 def today() -> dt.date:

@@ -30,6 +30,7 @@ def fake_crm():
     server.expect_request(re.compile(r"^/rest/"), method="POST").respond_with_handler(fake)
     fake.webhook_url = server.url_for(WEBHOOK_PATH)
     yield fake
+    fake.released.set()
     server.clear()
     server.stop()
 

@@ -5,8 +5,9 @@ that also fails and times out").
 It keeps categories (pipelines), deal user fields, contacts and deals in dicts and answers the
 methods our sync uses, in the portal's shapes: ``{"result": ...}`` or ``{"error": "CODE",
 "error_description": "..."}``. It can be told to fail the Nth call of a method: with HTTP 500,
-with ``QUERY_LIMIT_EXCEEDED`` (HTTP 503), or by sleeping past the client's timeout *after* it
-has done the work (the case that duplicates deals in a naive client).
+with ``QUERY_LIMIT_EXCEEDED`` (HTTP 503), or by answering only after the client has given up
+(held until the test ends) *after* it has done the work (the case that duplicates deals in a
+naive client).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 import json
 import re
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +31,6 @@ class Fault:
     method: str
     kind: str  # "500", "limit", "timeout", "auth"
     on_call: int = 1
-    sleep: float = 0.0
 
 
 @dataclass
@@ -43,19 +42,19 @@ class FakeCrm:
     contacts: dict[int, dict[str, Any]] = field(default_factory=dict)
     deals: dict[int, dict[str, Any]] = field(default_factory=dict)
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    #: ``time.monotonic()`` of each request's arrival (the rate-limit test reads the gaps).
-    arrivals: list[float] = field(default_factory=list)
     webhook_url: str = ""
     faults: list[Fault] = field(default_factory=list)
     _counts: dict[str, int] = field(default_factory=dict)
     _next_id: int = 100
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    #: Set when the test ends: the answers of "timeout" faults are held until then.
+    released: threading.Event = field(default_factory=threading.Event)
 
     # --- what a test tells the fake --------------------------------------------------------
 
-    def fail(self, method: str, kind: str, *, on_call: int = 1, sleep: float = 0.0) -> None:
+    def fail(self, method: str, kind: str, *, on_call: int = 1) -> None:
         """Make the ``on_call``-th call of ``method`` fail the way ``kind`` says."""
-        self.faults.append(Fault(method=method, kind=kind, on_call=on_call, sleep=sleep))
+        self.faults.append(Fault(method=method, kind=kind, on_call=on_call))
 
     def add_category(self, name: str) -> int:
         """A pipeline the partner already has."""
@@ -74,7 +73,6 @@ class FakeCrm:
         """Start counting calls afresh (faults count from here)."""
         with self._lock:
             self.calls.clear()
-            self.arrivals.clear()
             self._counts.clear()
 
     def methods(self) -> list[str]:
@@ -90,7 +88,6 @@ class FakeCrm:
         method = match["method"]
         params = json.loads(request.get_data() or b"{}")
         with self._lock:
-            self.arrivals.append(time.monotonic())
             self.calls.append((method, params))
             self._counts[method] = self._counts.get(method, 0) + 1
             fault = next(
@@ -123,7 +120,9 @@ class FakeCrm:
         with self._lock:
             answer = handler(params)
         if fault is not None and fault.kind == "timeout":
-            time.sleep(fault.sleep)  # the work is done; the answer comes too late
+            # the work is done; the answer comes after the client's timeout, however long the
+            # client takes to notice (a generous bound only keeps a broken test from hanging)
+            self.released.wait(timeout=120)
         return _json(answer, 200)
 
     def _new_id(self) -> int:

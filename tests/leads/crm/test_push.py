@@ -117,7 +117,7 @@ def test_a_timeout_after_the_crm_stored_the_deal_then_the_retry_leaves_one_deal(
     world, program, fake_crm, connected
 ):
     # Given a portal that stores the deal but answers after the client gave up
-    fake_crm.fail("crm.deal.add", "timeout", sleep=1.0)
+    fake_crm.fail("crm.deal.add", "timeout")
     deal = take(world, program)
 
     first = deliver_due()
@@ -136,7 +136,7 @@ def test_a_timeout_after_the_crm_stored_the_deal_then_the_retry_leaves_one_deal(
 def test_a_timeout_after_the_crm_stored_the_contact_then_the_retry_leaves_one_contact(
     world, program, fake_crm, connected
 ):
-    fake_crm.fail("crm.contact.add", "timeout", sleep=1.0)
+    fake_crm.fail("crm.contact.add", "timeout")
     take(world, program)
 
     deliver_due()

@@ -176,8 +176,7 @@ class CrmClient:
             raise
         # An unsaved connection is the one-off check of a URL being connected: no slot, no log.
         wait = reserve_slot(self.connection.pk) if self.connection.pk is not None else 0.0
-        if wait > 0:
-            time.sleep(wait)
+        clock.sleep(wait)
         started = time.monotonic()
         answer = self._send(method, params or {}, allow_local=allow_local)
         duration_ms = int((time.monotonic() - started) * 1000)
