@@ -19,11 +19,11 @@ from pathlib import Path
 import httpcore
 import httpx
 import pytest
-from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
 from partnerhub.core import netguard
 from partnerhub.core.netguard import DestinationRefused, GuardedBackend, check_url, guarded_client
+from tests.http_servers import HTTPServer
 
 PUBLIC_V4 = "93.184.216.34"
 
@@ -452,3 +452,11 @@ def test_no_module_but_the_guard_makes_its_own_http_client():
     ]
 
     assert offenders == []
+
+
+def test_every_outgoing_call_checks_certificates_with_one_context_built_once():
+    context = netguard.default_ssl_context()
+
+    assert context is netguard.default_ssl_context()
+    assert context.verify_mode == ssl.CERT_REQUIRED
+    assert context.check_hostname

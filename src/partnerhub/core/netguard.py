@@ -34,6 +34,7 @@ the guarded backend; a test connects through it, so a change of httpx that broke
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 import socket
@@ -329,17 +330,34 @@ class _LimitedStream(httpx.SyncByteStream):
         self._inner.close()
 
 
+@functools.cache
+def default_ssl_context() -> ssl.SSLContext:
+    """The certificate-checking TLS context of every outgoing call, built once a process.
+
+    Loading the CA bundle costs about 30 ms of CPU; a client per call (webhooks, the partner's
+    CRM) built two contexts per call before. A context is safe to share between threads; a
+    changed CA bundle is read at the next start."""
+    return httpx.create_ssl_context(verify=True, trust_env=False)
+
+
 class GuardedTransport(httpx.HTTPTransport):
     """httpx's transport with the URL checked before each request and, unless ``allow_local``,
     the connection made through ``GuardedBackend``. No proxy, no environment."""
 
     def __init__(self, *, allow_local: bool, verify: ssl.SSLContext | bool = True) -> None:
-        super().__init__(verify=verify, trust_env=False)
+        context = (
+            default_ssl_context()
+            if verify is True
+            else verify
+            if isinstance(verify, ssl.SSLContext)
+            else httpx.create_ssl_context(verify=verify, trust_env=False)
+        )
+        super().__init__(verify=context, trust_env=False)
         self.allow_local = allow_local
         if not allow_local:
             # httpx's defaults (100 connections, 20 kept alive for 5 s), our backend.
             self._pool = httpcore.ConnectionPool(
-                ssl_context=httpx.create_ssl_context(verify=verify, trust_env=False),
+                ssl_context=context,
                 max_connections=100,
                 max_keepalive_connections=20,
                 keepalive_expiry=5.0,
