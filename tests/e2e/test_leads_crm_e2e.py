@@ -22,7 +22,6 @@ from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import expect
-from pytest_httpserver import HTTPServer
 
 from partnerhub.core.delivery import deliver_due
 from partnerhub.core.models.outbox import DeliveryState, OutboxDelivery
@@ -31,6 +30,7 @@ from partnerhub.leads.crm.sync import DEAL_FIELD
 from partnerhub.leads.models import PIPELINE_NAME, CrmConnection, Deal, DealStage, LostReason
 from tests.e2e.payout_support import log_in
 from tests.factories import OrganisationFactory, UserFactory, VendorFactory
+from tests.http_servers import HTTPServer
 from tests.leads.crm.fake_crm import WEBHOOK_PATH, FakeCrm
 from tests.leads.factories import (
     CONTACT_EMAIL,

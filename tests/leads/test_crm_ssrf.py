@@ -11,9 +11,9 @@ import re
 import pytest
 from django.conf import settings
 from django.urls import reverse
-from pytest_httpserver import HTTPServer
 
 from partnerhub.leads.models import CrmCall, CrmConnection
+from tests.http_servers import HTTPServer
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,8 @@ to call it, and a short timeout."""
 from __future__ import annotations
 
 import pytest
-from pytest_httpserver import HTTPServer
+
+from tests.http_servers import HTTPServer
 
 
 @pytest.fixture

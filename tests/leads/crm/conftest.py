@@ -7,11 +7,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from pytest_httpserver import HTTPServer
 
 # The outbox handler registers on import; in the app LeadsConfig.ready() imports it.
 from partnerhub.leads.crm import handlers  # noqa: F401
 from partnerhub.leads.crm.services import crm_connect
+from tests.http_servers import HTTPServer
 from tests.leads.crm.fake_crm import WEBHOOK_PATH, FakeCrm
 
 
