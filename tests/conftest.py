@@ -5,17 +5,20 @@ them."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import shutil
 from dataclasses import dataclass, field
 
 import pytest
 import time_machine
+from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import override_settings
 from django.utils import timezone, translation
 from huey.contrib.djhuey import HUEY
 
+from partnerhub.accounts.models import User
 from partnerhub.accounts.roles import PARTNER_ROLES, VENDOR_ROLES
 from partnerhub.core import clock
 from partnerhub.core.ledger import install_immutability_triggers, uninstall_immutability_triggers
@@ -28,7 +31,13 @@ from partnerhub.partners.models import (
     ProgramKind,
 )
 from partnerhub.referrals.services.partners import referral_partner_register
-from tests.factories import OrganisationFactory, ProgramFactory, UserFactory, VendorFactory
+from tests.factories import (
+    PASSWORD,
+    OrganisationFactory,
+    ProgramFactory,
+    UserFactory,
+    VendorFactory,
+)
 
 pytest_plugins = ["tests.smtp"]  # the `smtp` fixture: a real SMTP server
 
@@ -137,19 +146,32 @@ def _vendor2_programs_make(world: World) -> Vendor2Programs:
     )
 
 
+@functools.cache
+def _password_hashed() -> str:
+    """``PASSWORD`` hashed once a process (the tests' MD5 hasher, see ``_plain_static_storage``):
+    a salt and a hash a user was a tenth of the world's cost."""
+    return make_password(PASSWORD)
+
+
 @pytest.fixture
 def world(db) -> World:
     vendor = VendorFactory()
     partner_a = OrganisationFactory(short_name="ООО «Альфа»", inn="7707083893")
     partner_b = OrganisationFactory(short_name="ООО «Бета»", inn="7728123459")
+    # users are built, then inserted in one statement (most tests ask for the world: one
+    # INSERT a user made it the costliest fixture of the suite)
     users: dict[str, object] = {}
     for prefix, org in (("a", partner_a), ("b", partner_b)):
         for role in PARTNER_ROLES:
-            users[f"{prefix}:{role}"] = UserFactory(
-                organisation=org, role=role, email=f"{role}@{prefix}.example"
+            users[f"{prefix}:{role}"] = UserFactory.build(
+                password=_password_hashed(),
+                organisation=org,
+                role=role,
+                email=f"{role}@{prefix}.example",
             )
     for role in VENDOR_ROLES:
-        users[f"vendor:{role}"] = UserFactory(
+        users[f"vendor:{role}"] = UserFactory.build(
+            password=_password_hashed(),
             organisation=vendor,
             role=role,
             email=f"{role}@vendor.example",
@@ -163,18 +185,23 @@ def world(db) -> World:
     partner_c = OrganisationFactory(short_name=PARTNER_C_NAME, inn=PARTNER_C_INN)
     vendor2_users: dict[str, object] = {}
     for role in PARTNER_ROLES:
-        vendor2_users[f"c:{role}"] = UserFactory(
-            organisation=partner_c, role=role, email=f"{role}@c.example"
+        vendor2_users[f"c:{role}"] = UserFactory.build(
+            password=_password_hashed(),
+            organisation=partner_c,
+            role=role,
+            email=f"{role}@c.example",
         )
     for role in VENDOR_ROLES:
         # no superuser here: Django's admin is not scoped by vendor, and vendor 2's
         # administrator must not pass through it to vendor 1's data
-        vendor2_users[f"vendor2:{role}"] = UserFactory(
+        vendor2_users[f"vendor2:{role}"] = UserFactory.build(
+            password=_password_hashed(),
             organisation=vendor2,
             role=role,
             email=f"{role}@vendor2.example",
             is_staff=role == "administrator",
         )
+    User.objects.bulk_create([*users.values(), *vendor2_users.values()])
     return World(
         vendor=vendor,
         partner_a=partner_a,

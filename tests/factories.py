@@ -81,20 +81,16 @@ class VendorFactory(OrganisationFactory):
 
 
 class UserFactory(factory.django.DjangoModelFactory):
+    """A user with the password ``PASSWORD``, hashed before the one INSERT (no second save)."""
+
     class Meta:
         model = User
-        skip_postgeneration_save = True
 
     email = factory.Sequence(lambda n: f"user{n}@example.com")
     full_name = factory.Sequence(lambda n: f"Пользователь {n}")
     organisation = factory.SubFactory(OrganisationFactory)
     role = "owner"
-    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
-
-    @factory.post_generation
-    def _save(obj, create, extracted, **kwargs):
-        if create:
-            obj.save()
+    password = factory.django.Password(PASSWORD)
 
 
 class ProgramFactory(factory.django.DjangoModelFactory):

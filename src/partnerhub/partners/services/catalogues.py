@@ -68,17 +68,27 @@ def vendor_catalogues_seed(*, vendor: Organisation) -> None:
             code=PartnersErrorCode.NOT_A_VENDOR,
         )
     with transaction.atomic():
-        for code, name in DEFAULT_STATUS_KINDS:
-            StatusKind.objects.get_or_create(vendor=vendor, code=code, defaults={"name": name})
-        for code, name, description, applies_to, required, position in DEFAULT_DOCUMENT_KINDS:
-            CounterpartyDocumentKind.objects.get_or_create(
+        # two reads and two bulk inserts, not a get_or_create a kind: vendors are seeded in
+        # bulk (demo data, every test's two vendors)
+        have_status = set(StatusKind.objects.filter(vendor=vendor).values_list("code", flat=True))
+        StatusKind.objects.bulk_create(
+            StatusKind(vendor=vendor, code=code, name=name)
+            for code, name in DEFAULT_STATUS_KINDS
+            if code not in have_status
+        )
+        have_document = set(
+            CounterpartyDocumentKind.objects.filter(vendor=vendor).values_list("code", flat=True)
+        )
+        CounterpartyDocumentKind.objects.bulk_create(
+            CounterpartyDocumentKind(
                 vendor=vendor,
                 code=code,
-                defaults={
-                    "name": name,
-                    "description": description,
-                    "applies_to": applies_to,
-                    "required": required,
-                    "position": position,
-                },
+                name=name,
+                description=description,
+                applies_to=applies_to,
+                required=required,
+                position=position,
             )
+            for code, name, description, applies_to, required, position in DEFAULT_DOCUMENT_KINDS
+            if code not in have_document
+        )
