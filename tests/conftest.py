@@ -255,6 +255,23 @@ def stepped_clock(monkeypatch):
         yield stepped
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test database, and before it is dropped at the end of the run: the end
+    of every other session still connected to it on PostgreSQL (a thread of a parallel-request
+    test that never closed its connection, a server a test started that is still stopping).
+    Without it the drop failed on a loaded machine ("being accessed by other users") and left
+    the database behind."""
+    yield
+    with django_db_blocker.unblock():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+
+
 # --- emptying the database after a test that commits (PostgreSQL) ----------------------------
 
 

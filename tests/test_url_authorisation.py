@@ -158,6 +158,9 @@ class Entry:
 
 
 URL_TABLE: dict[str, Entry] = {
+    # Health endpoints for load balancers (issue 17): public, no data.
+    "healthz": Entry(expect={"GET": same_for_all(OK)}),
+    "readyz": Entry(expect={"GET": same_for_all(OK)}),
     # Public pages.
     "home": Entry(
         # Public; it only sends everyone on: anonymous users to the login page, partners to the

@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from partnerhub.accounts.api import EmployeesApi
 from partnerhub.cabinet.views import home, set_language
 from partnerhub.core.access import PUBLIC
+from partnerhub.core.health import healthz, readyz
 from partnerhub.leads import api_urls as leads_api_urls
 from partnerhub.partners.api import CardApi, CurrentOrganisationApi
 from partnerhub.partners.views import join_view
@@ -52,6 +53,8 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
     path("", home, name="home"),
     path("join/", join_view, name="join"),
     path("", include("partnerhub.referrals.urls")),
