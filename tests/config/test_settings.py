@@ -118,6 +118,11 @@ DEFAULTS: dict[str, tuple[str, Any]] = {
     "REQUEST_TIMEOUT_SECONDS": ("int", 30),
     "IDEMPOTENCY_LEASE_SECONDS": ("float", 35.0),
     "DATABASE_UNAVAILABLE_RETRY_AFTER_SECONDS": ("int", 5),
+    "DATABASE_POOL": ("bool", False),
+    "DATABASE_POOL_MIN_SIZE": ("int", 1),
+    "DATABASE_POOL_MAX_SIZE": ("int", 8),
+    "DATABASE_POOL_TIMEOUT_SECONDS": ("float", 10.0),
+    "DATABASE_CONN_MAX_AGE": ("int", 0),
     "LOGIN_THROTTLE_WINDOW_SECONDS": ("int", 15 * 60),
     "LOGIN_THROTTLE_FREE_FAILURES": ("int", 3),
     "LOGIN_THROTTLE_IP_FREE_FAILURES": ("int", 20),
@@ -225,6 +230,58 @@ def test_the_default_database_is_sqlite_under_var_dir_with_wal_and_immediate(def
     assert "journal_mode=WAL" in database["OPTIONS"]["init_command"]
     assert database["TEST"]["NAME"] == "VAR_DIR/test.sqlite3"
     assert database["CONN_MAX_AGE"] == 0
+
+
+POSTGRESQL_URL = "postgres://app@db.example:5432/partnerhub"
+
+
+def test_postgresql_opens_a_connection_a_request_unless_told_otherwise(tmp_path):
+    [database] = load_settings(tmp_path, DATABASE_URL=POSTGRESQL_URL)["DATABASES"][1].values()
+
+    assert database["ENGINE"] == "django.db.backends.postgresql"
+    assert (database["CONN_MAX_AGE"], database["CONN_HEALTH_CHECKS"]) == (0, False)
+    assert "pool" not in database["OPTIONS"]
+
+
+def test_postgresql_keeps_connections_checked_for_the_worker(tmp_path):
+    loaded = load_settings(tmp_path, DATABASE_URL=POSTGRESQL_URL, DATABASE_CONN_MAX_AGE="60")
+    [database] = loaded["DATABASES"][1].values()
+
+    assert (database["CONN_MAX_AGE"], database["CONN_HEALTH_CHECKS"]) == (60, True)
+
+
+def test_postgresql_pools_connections_checked_before_each_loan(tmp_path):
+    loaded = load_settings(
+        tmp_path,
+        DATABASE_URL=POSTGRESQL_URL,
+        DATABASE_POOL="1",
+        DATABASE_POOL_MAX_SIZE="12",
+        DATABASE_CONN_MAX_AGE="60",  # Django refuses a pool with persistent connections
+    )
+    [database] = loaded["DATABASES"][1].values()
+
+    assert (database["CONN_MAX_AGE"], database["CONN_HEALTH_CHECKS"]) == (0, True)
+    assert database["OPTIONS"]["pool"] == {"min_size": 1, "max_size": 12, "timeout": 10.0}
+
+
+def test_the_pool_is_not_smaller_than_its_minimum(tmp_path):
+    with pytest.raises(RuntimeError) as failed:
+        load_settings(
+            tmp_path,
+            DATABASE_URL=POSTGRESQL_URL,
+            DATABASE_POOL="1",
+            DATABASE_POOL_MIN_SIZE="4",
+            DATABASE_POOL_MAX_SIZE="2",
+        )
+
+    assert "DATABASE_POOL_MIN_SIZE=4 is above DATABASE_POOL_MAX_SIZE=2" in str(failed.value)
+
+
+def test_sqlite_ignores_the_pool(tmp_path):
+    [database] = load_settings(tmp_path, DATABASE_POOL="1")["DATABASES"][1].values()
+
+    assert database["ENGINE"] == "django.db.backends.sqlite3"
+    assert "pool" not in database["OPTIONS"]
 
 
 def test_the_default_queue_is_sqlite_huey_under_var_dir(defaults):

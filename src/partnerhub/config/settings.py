@@ -226,10 +226,53 @@ TEMPLATES = [
 ]
 
 
+#: PostgreSQL connections (issue 17). A request that opens its own connection pays for a new
+#: server process (about half of a one-query API GET). ``partnerhub serve`` turns the pool on for
+#: gunicorn (``DATABASE_POOL_MAX_SIZE`` = its threads a process) and persistent connections for
+#: the Huey worker; see the README's production section for the sizing and PgBouncer.
+#: The pool: psycopg_pool in each process, connections checked before each use.
+DATABASE_POOL = env_bool("DATABASE_POOL", False)
+DATABASE_POOL_MIN_SIZE = env_int("DATABASE_POOL_MIN_SIZE", 1, minimum=0)
+DATABASE_POOL_MAX_SIZE = env_int("DATABASE_POOL_MAX_SIZE", 8, minimum=1)
+#: How long a request waits for a free pooled connection before it fails.
+DATABASE_POOL_TIMEOUT_SECONDS = env_float("DATABASE_POOL_TIMEOUT_SECONDS", 10.0, minimum=0.1)
+#: Without the pool: seconds a connection is kept for the next request or task (0: closed after
+#: each, as the suite runs), checked before reuse.
+DATABASE_CONN_MAX_AGE = env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0)
+
+
+def _postgresql_connections(config: dict[str, object]) -> None:
+    """The pool (``DATABASE_POOL``) or persistent connections (``DATABASE_CONN_MAX_AGE``) of a
+    PostgreSQL ``config``; the two exclude each other in Django."""
+    options = dict(config.get("OPTIONS") or {})  # type: ignore[call-overload]
+    if DATABASE_POOL:
+        if DATABASE_POOL_MIN_SIZE > DATABASE_POOL_MAX_SIZE:
+            raise ImproperlyConfigured(
+                f"DATABASE_POOL_MIN_SIZE={DATABASE_POOL_MIN_SIZE} is above "
+                f"DATABASE_POOL_MAX_SIZE={DATABASE_POOL_MAX_SIZE}"
+            )
+        options["pool"] = {
+            "min_size": DATABASE_POOL_MIN_SIZE,
+            "max_size": DATABASE_POOL_MAX_SIZE,
+            "timeout": DATABASE_POOL_TIMEOUT_SECONDS,
+        }
+        # Persistent connections exclude a pool; health checks make the pool check a
+        # connection before it lends it (psycopg_pool's check_connection): one the server
+        # dropped is replaced.
+        config["CONN_MAX_AGE"] = 0
+        config["CONN_HEALTH_CHECKS"] = True
+    else:
+        config["CONN_MAX_AGE"] = DATABASE_CONN_MAX_AGE
+        config["CONN_HEALTH_CHECKS"] = DATABASE_CONN_MAX_AGE > 0
+    config["OPTIONS"] = options
+
+
 def _database() -> dict[str, object]:
     """DATABASE_URL, or the embedded SQLite database under var/ (WAL, IMMEDIATE transactions)."""
     url = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'partnerhub.sqlite3'}")
     config: dict[str, object] = dict(dj_database_url.parse(url, conn_max_age=0))
+    if str(config["ENGINE"]).endswith("postgresql"):
+        _postgresql_connections(config)
     if config["ENGINE"] == "django.db.backends.sqlite3":
         config["OPTIONS"] = {
             "transaction_mode": "IMMEDIATE",

@@ -3,10 +3,16 @@
 Ctrl-C (or SIGTERM) stops both cleanly; if either exits, the other is stopped too. gunicorn's
 worker timeout is ``REQUEST_TIMEOUT_SECONDS``, which the Idempotency-Key lease is derived from
 (``core.idempotency``).
+
+Database connections (issue 17), unless the environment sets them otherwise: each gunicorn
+process keeps a pool of PostgreSQL connections as large as its threads (``DATABASE_POOL``,
+``DATABASE_POOL_MAX_SIZE``), the Huey worker keeps its connections for
+``WORKER_CONN_MAX_AGE`` seconds (``DATABASE_CONN_MAX_AGE``). SQLite ignores both.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -17,6 +23,25 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 STOP_GRACE_SECONDS = 15
+#: Seconds the Huey worker keeps a database connection between tasks.
+WORKER_CONN_MAX_AGE = 60
+
+
+def web_environment(threads: int) -> dict[str, str]:
+    """gunicorn's environment: this one, with a connection pool per process sized to its
+    threads where the environment does not say otherwise."""
+    environment = dict(os.environ)
+    environment.setdefault("DATABASE_POOL", "1")
+    environment.setdefault("DATABASE_POOL_MAX_SIZE", str(threads))
+    return environment
+
+
+def worker_environment() -> dict[str, str]:
+    """The Huey worker's environment: persistent connections (a pool does not apply to its few
+    threads) where the environment does not say otherwise."""
+    environment = dict(os.environ)
+    environment.setdefault("DATABASE_CONN_MAX_AGE", str(WORKER_CONN_MAX_AGE))
+    return environment
 
 
 class Command(BaseCommand):
@@ -54,9 +79,10 @@ class Command(BaseCommand):
             str(settings.REQUEST_TIMEOUT_SECONDS),
         ]
         worker = [sys.executable, "-m", "partnerhub.manage", "run_huey"]
-        children = [subprocess.Popen(web)]  # noqa: S603 - our own interpreter and arguments
+        # Our own interpreter and arguments:
+        children = [subprocess.Popen(web, env=web_environment(options["threads"]))]  # noqa: S603
         if not options["no_worker"]:
-            children.append(subprocess.Popen(worker))  # noqa: S603
+            children.append(subprocess.Popen(worker, env=worker_environment()))  # noqa: S603
         self.stdout.write(f"partnerhub is serving on http://{options['bind']} (Ctrl-C stops)")
         stopping = False
 
