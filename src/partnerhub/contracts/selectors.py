@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Count, QuerySet
 from django.http import Http404
@@ -54,6 +55,14 @@ def contract_signed(*, organisation: Organisation, program: Program) -> bool:
     return Contract.objects.filter(
         organisation=organisation, program=program, state=ContractState.SIGNED
     ).exists()
+
+
+def signed_contracts(*, organisation_id: Any, program_id: Any) -> QuerySet[Contract]:
+    """The signed contracts of a partner in a program, as a query (``Exists`` of it in another
+    query; the ids may be ``OuterRef``s)."""
+    return Contract.objects.filter(
+        organisation_id=organisation_id, program_id=program_id, state=ContractState.SIGNED
+    )
 
 
 def signed_organisation_ids(*, program: Program, organisation_ids: Iterable[int]) -> set[int]:

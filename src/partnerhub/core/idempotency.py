@@ -39,8 +39,9 @@ left to its lease; the client gets 503 with Retry-After (``core.api``).
 The idempotent handlers, reviewed for running inside that transaction: the employee
 invitation (``invitation_create``), the card (``card_update``), lead creation (``lead_create``:
 a parallel external id's IntegrityError is caught around its own savepoint), the take
-(``lead_take``: its conditional UPDATEs and the deal's insert are savepoints, a duplicate deal's
-IntegrityError is caught around its inner one), the deal's data, events, stage, win and loss
+(``lead_take``: no savepoint; a refusal found after its first UPDATE puts the counter back and
+is raised after its block, a parallel duplicate deal's IntegrityError rolls the whole run back
+and is answered "already taken"), the deal's data, events, stage, win and loss
 (``deal_data``/``deals``: ``select_for_update`` on the deal; the partner's CRM hears through the
 outbox after commit), and referral event intake (``events_ingest``: one transaction a batch,
 now a savepoint, whose retry on a parallel batch's IntegrityError rolls back to it; on
@@ -54,8 +55,10 @@ run commits). With threaded workers gunicorn's timeout does not interrupt one sl
 a request, once past its lease, may be taken over by a retry and is then rolled back at its end
 (answered 409), so the work still commits once. A heartbeat would only spare that wasted run, at
 the price of a second connection per request, for handlers that take seconds at most (a full
-batch of 10 000 referral events: a few seconds). Services that open their own
-``transaction.atomic`` run in savepoints of the handler's transaction; side effects stay
+batch of 10 000 referral events: a few seconds). The handler itself runs without a
+savepoint (issue 17): an exception the API answers rolls the whole transaction back and the
+answer is recorded after it. Services that open their own ``transaction.atomic`` run in
+savepoints of the handler's transaction (the take and the outbox do not); side effects stay
 ``on_commit`` (outbox, mail, Huey tasks, the referral live-state cache) and so happen only when
 the write and its response commit.
 """
@@ -362,25 +365,28 @@ class _Discarded(Exception):
         self.taken_over = taken_over
 
 
-def _run(
-    handler: Callable[..., HttpResponseBase],
+def _finished(
     view: APIView,
     request: Request,
+    response: HttpResponseBase,
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
 ) -> HttpResponseBase:
-    """The handler's answer as the client will get it: exceptions mapped to the API's error
-    response (others propagate), rendered, so that its bytes can be stored. The handler runs in
-    a savepoint: an exception mapped to an answer leaves none of its writes behind, and the
-    transaction stays usable to record that answer."""
-    try:
-        with transaction.atomic():
-            response = handler(view, request, *args, **kwargs)
-    except Exception as exc:
-        response = view.handle_exception(exc)  # re-raises what the API does not answer
+    """The answer as the client will get it: finalised and rendered, so that its bytes can be
+    stored."""
     response = view.finalize_response(request, cast(Response, response), *args, **kwargs)
     if isinstance(response, SimpleTemplateResponse):
         response.render()
+    return response
+
+
+def _record(row: IdempotencyKey, response: HttpResponseBase) -> HttpResponseBase:
+    """Store ``response`` on the claim, or leave by ``_Discarded`` (a 5xx is not stored; a claim
+    taken over meanwhile answers 409)."""
+    if response.status_code >= 500:
+        raise _Discarded(response, taken_over=False)
+    if not complete(row, response):
+        raise _Discarded(_in_progress(), taken_over=True)
     return response
 
 
@@ -392,14 +398,23 @@ def _run_and_record(
     kwargs: dict[str, Any],
     row: IdempotencyKey,
 ) -> HttpResponseBase:
-    """Run the handler and record its answer in one transaction: both commit or neither."""
+    """Run the handler and record its answer in one transaction: both commit or neither.
+
+    The handler runs in that transaction without a savepoint of its own (issue 17: a savepoint
+    is two more statements a request). When it raises an exception the API answers (a refusal,
+    a validation error), the whole transaction rolls back, so none of its writes stay, and the
+    answer is recorded by itself afterwards, with the same token check; other exceptions
+    propagate (the caller releases the claim)."""
     try:
-        with transaction.atomic():
-            response = _run(handler, view, request, args, kwargs)
-            if response.status_code >= 500:
-                raise _Discarded(response, taken_over=False)
-            if not complete(row, response):
-                raise _Discarded(_in_progress(), taken_over=True)
+        try:
+            with transaction.atomic():
+                answer = handler(view, request, *args, **kwargs)
+                return _record(row, _finished(view, request, answer, args, kwargs))
+        except _Discarded:
+            raise
+        except Exception as exc:  # rolled back: record the API's answer to it
+            refusal = view.handle_exception(exc)  # re-raises what the API does not answer
+            return _record(row, _finished(view, request, refusal, args, kwargs))
     except _Discarded as discarded:
         if discarded.taken_over:
             logger.warning(
@@ -410,7 +425,6 @@ def _run_and_record(
             return discarded.response
         release_if_possible(row)
         return discarded.response
-    return response
 
 
 def idempotent(handler: HandlerT) -> HandlerT:

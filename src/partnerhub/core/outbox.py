@@ -79,7 +79,9 @@ def emit(
     """Record an event in the current transaction; its deliveries start after commit.
     ``vendor_id`` names the vendor whose programs the event concerns (its staff alone see it on
     the outbox page; none: every vendor whose partner ``organisation_id`` is)."""
-    with transaction.atomic():
+    # No savepoint inside the caller's transaction (issue 17: two statements a write); alone,
+    # the event and its deliveries are one transaction.
+    with transaction.atomic(savepoint=False):
         event = OutboxEvent.objects.create(
             event_type=event_type,
             payload=payload,

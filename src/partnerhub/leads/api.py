@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Prefetch, prefetch_related_objects
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -375,7 +376,8 @@ class MarketplaceLeadTakeApi(APIView):
             ip=client_ip(request),
             reveal_channel=RevealChannel.API,
         )
-        deal = selectors.deal_get_for_partner(organisation=organisation, pk=deal.pk)
+        # The new deal is in hand with its lead (region joined) and program: no events yet.
+        prefetch_related_objects([deal], Prefetch("events", queryset=DealEvent.objects.none()))
         client = {name: getattr(lead, name) for name in services.CONTACT_FIELDS}
         return _deal_body(deal, client, code=status.HTTP_201_CREATED)
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils.translation import gettext as _
 
@@ -43,6 +43,7 @@ from partnerhub.partners.models import (
 
 __all__ = [
     "MarketplaceLead",
+    "TakeFacts",
     "accesses_for_staff",
     "active_regions",
     "cap_refusal",
@@ -57,6 +58,7 @@ __all__ = [
     "marketplace_leads",
     "marketplace_programs_of",
     "reveals_of_deal",
+    "take_facts",
 ]
 
 #: Enrolment states in which a partner "takes part" in a marketplace (sees its page, even when
@@ -158,6 +160,61 @@ def eligibility_of(
     version = (lead_settings or lead_settings_for(program)).agreement_version
     return rules.evaluate_eligibility(
         _facts(organisation=organisation, program=program, access=access, version=version)
+    )
+
+
+@dataclass(frozen=True)
+class TakeFacts:
+    """What a take decides on before it writes: the partner's access row, the program's rules,
+    the eligibility facts and whether the partner already has a deal on the lead."""
+
+    access: MarketplaceAccess
+    lead_settings: LeadProgramSettings
+    facts: rules.EligibilityFacts
+    already_taken: bool
+
+
+def take_facts(*, organisation: Organisation, lead: Lead) -> TakeFacts:
+    """``TakeFacts`` of ``organisation`` for ``lead``, in one query (issue 17: a take's reads):
+    the access row joined to the program's rules, with the enrolment state, the signed contract
+    and an existing deal as subqueries. The first take in a marketplace creates the missing
+    access row or rules first (a few more queries, once)."""
+    program_id = lead.program_id
+    row = (
+        MarketplaceAccess.objects.select_related("program__lead_settings")
+        .filter(organisation=organisation, program_id=program_id)
+        .annotate(
+            enrolment_state=Subquery(
+                Enrolment.objects.filter(organisation=organisation, program_id=program_id)
+                .order_by("-applied_at")
+                .values("state")[:1]
+            ),
+            contract_signed=Exists(
+                contract_selectors.signed_contracts(
+                    organisation_id=organisation.pk, program_id=program_id
+                )
+            ),
+            already_taken=Exists(
+                Deal.objects.filter(lead_id=lead.pk, organisation_id=OuterRef("organisation_id"))
+            ),
+        )
+        .first()
+    )
+    lead_settings = getattr(row.program, "lead_settings", None) if row is not None else None
+    if row is None or lead_settings is None:
+        lead_settings_for(lead.program)
+        marketplace_access_of(organisation=organisation, program=lead.program)
+        return take_facts(organisation=organisation, lead=lead)
+    return TakeFacts(
+        access=row,
+        lead_settings=lead_settings,
+        facts=_facts_of(
+            access=row,
+            version=lead_settings.agreement_version,
+            contract_signed=row.contract_signed,
+            enrolment_state=row.enrolment_state,
+        ),
+        already_taken=row.already_taken,
     )
 
 
@@ -362,7 +419,7 @@ def lead_get_for_partner(*, organisation: Organisation, pk: Any) -> Lead:
         organisation=organisation, state__in=_TAKING_PART
     ).values("program_id")
     lead = (
-        Lead.objects.select_related("program")
+        Lead.objects.select_related("program", "region")
         .filter(pk=key, program__kind=ProgramKind.LEADS, program_id__in=taking_part)
         .first()
     )

@@ -113,72 +113,100 @@ def lead_take(
     Refused with ``LeadAlreadyTaken``, ``LeadNotOpen`` (expired or withdrawn), ``NotEligible``
     (the unmet conditions), ``OpenDealCapReached`` or ``LeadCapReached``; nothing is written
     then. Emits ``leads.deal.taken`` with ``{"deal_id", "lead_id"}``.
+
+    Issue 17: one query of reads (``selectors.take_facts``), then the transaction without
+    savepoints of its own: the two conditional UPDATEs, the deal, the reveal, the audit row and
+    the outbox event. A refusal found inside the transaction leaves it without an exception (the
+    counter raised by then is put back in the same transaction) and is raised once it has
+    ended, so that a caller's transaction stays usable; the one error that cannot be handled so,
+    a parallel take of the same lead by the same partner between the read and the insert (the
+    unique deal), rolls the caller's transaction back and is answered "already taken".
     """
     moment = now or clock_now()
-    program = lead.program
-    if Deal.objects.filter(lead_id=lead.pk, organisation=organisation).exists():
+    known = selectors.take_facts(organisation=organisation, lead=lead)
+    if known.already_taken:
         raise LeadAlreadyTaken(_("Вы уже взяли эту заявку в работу."))
     if lead.state != LeadState.OPEN or lead.expires_at <= moment:
         raise LeadNotOpen(_("Заявка больше не доступна: срок истёк или её сняли."))
-    access = selectors.marketplace_access_of(organisation=organisation, program=program)
-    lead_settings = selectors.lead_settings_for(program)
-    eligibility = selectors.eligibility_of(
-        organisation=organisation, program=program, access=access, lead_settings=lead_settings
-    )
+    eligibility = rules.evaluate_eligibility(known.facts)
     if not eligibility.eligible:
         raise NotEligible(selectors.not_eligible_refusal(eligibility))
-    cap = lead_settings.open_deal_cap
-    with transaction.atomic():
-        grabbed = MarketplaceAccess.objects.filter(pk=access.pk, open_deals__lt=cap).update(
-            open_deals=F("open_deals") + 1
-        )
-        if grabbed != 1:
-            held = MarketplaceAccess.objects.values_list("open_deals", flat=True).get(pk=access.pk)
-            raise OpenDealCapReached(selectors.cap_refusal(open_deals=held, cap=cap))
-        takeable = Lead.objects.filter(pk=lead.pk, state=LeadState.OPEN, expires_at__gt=moment)
-        if lead_settings.partners_per_lead_cap is not None:
-            takeable = takeable.filter(take_count__lt=lead_settings.partners_per_lead_cap)
-        counted = takeable.update(
-            take_count=F("take_count") + 1,
-            first_taken_at=Coalesce(
-                F("first_taken_at"), Value(moment, output_field=DateTimeField())
-            ),
-        )
-        if counted != 1:
-            fresh = Lead.objects.only("state", "expires_at").get(pk=lead.pk)
-            if fresh.state != LeadState.OPEN or fresh.expires_at <= moment:
-                raise LeadNotOpen(_("Заявка больше не доступна: срок истёк или её сняли."))
-            raise LeadCapReached(
-                _("Заявку уже взяли в работу столько партнёров, сколько разрешено.")
+    try:
+        with transaction.atomic(savepoint=False):
+            outcome = _take_in_transaction(
+                lead=lead,
+                organisation=organisation,
+                known=known,
+                by=by,
+                moment=moment,
+                ip=ip,
+                reveal_channel=reveal_channel,
             )
-        try:
-            with transaction.atomic():
-                deal = Deal.objects.create(
-                    lead_id=lead.pk,
-                    organisation=organisation,
-                    program=program,
-                    stage=DealStage.NEW,
-                    is_open=True,
-                    taken_by=user_of(by),
-                    taken_at=moment,
-                    company_name=lead.company_name,
-                )
-        except IntegrityError:
-            raise LeadAlreadyTaken(_("Вы уже взяли эту заявку в работу.")) from None
-        deal.lead = lead
-        _reveal(deal=deal, by=by, channel=reveal_channel, ip=ip, at=moment)
-        audit.record(
-            action="leads.deal.taken",
-            obj=deal,
-            after={"lead_id": lead.pk, "stage": DealStage.NEW},
-            actor=by,
-        )
-        outbox.emit(
-            "leads.deal.taken",
-            {"deal_id": deal.pk, "lead_id": lead.pk},
-            organisation_id=organisation.pk,
-            vendor_id=audit.vendor_of(lead),
-        )
+    except IntegrityError:
+        raise LeadAlreadyTaken(_("Вы уже взяли эту заявку в работу.")) from None
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
+
+
+def _take_in_transaction(
+    *,
+    lead: Lead,
+    organisation: Organisation,
+    known: selectors.TakeFacts,
+    by: Any,
+    moment: dt.datetime,
+    ip: str | None,
+    reveal_channel: str,
+) -> Deal | OpenDealCapReached | LeadNotOpen | LeadCapReached:
+    """The take's writes, or the refusal to raise once the transaction has ended."""
+    access_id = known.access.pk
+    cap = known.lead_settings.open_deal_cap
+    grabbed = MarketplaceAccess.objects.filter(pk=access_id, open_deals__lt=cap).update(
+        open_deals=F("open_deals") + 1
+    )
+    if grabbed != 1:
+        held = MarketplaceAccess.objects.values_list("open_deals", flat=True).get(pk=access_id)
+        return OpenDealCapReached(selectors.cap_refusal(open_deals=held, cap=cap))
+    takeable = Lead.objects.filter(pk=lead.pk, state=LeadState.OPEN, expires_at__gt=moment)
+    per_lead_cap = known.lead_settings.partners_per_lead_cap
+    if per_lead_cap is not None:
+        takeable = takeable.filter(take_count__lt=per_lead_cap)
+    counted = takeable.update(
+        take_count=F("take_count") + 1,
+        first_taken_at=Coalesce(F("first_taken_at"), Value(moment, output_field=DateTimeField())),
+    )
+    if counted != 1:
+        # Put the partner's counter back (its row is ours until the end of the transaction).
+        MarketplaceAccess.objects.filter(pk=access_id).update(open_deals=F("open_deals") - 1)
+        fresh = Lead.objects.only("state", "expires_at").get(pk=lead.pk)
+        if fresh.state != LeadState.OPEN or fresh.expires_at <= moment:
+            return LeadNotOpen(_("Заявка больше не доступна: срок истёк или её сняли."))
+        return LeadCapReached(_("Заявку уже взяли в работу столько партнёров, сколько разрешено."))
+    deal = Deal.objects.create(
+        lead_id=lead.pk,
+        organisation=organisation,
+        program=lead.program,
+        stage=DealStage.NEW,
+        is_open=True,
+        taken_by=user_of(by),
+        taken_at=moment,
+        company_name=lead.company_name,
+    )
+    deal.lead = lead
+    _reveal(deal=deal, by=by, channel=reveal_channel, ip=ip, at=moment)
+    audit.record(
+        action="leads.deal.taken",
+        obj=deal,
+        after={"lead_id": lead.pk, "stage": DealStage.NEW},
+        actor=by,
+    )
+    outbox.emit(
+        "leads.deal.taken",
+        {"deal_id": deal.pk, "lead_id": lead.pk},
+        organisation_id=organisation.pk,
+        vendor_id=audit.vendor_of(lead),
+    )
     return deal
 
 
