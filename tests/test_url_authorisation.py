@@ -36,7 +36,7 @@ from django.utils.http import urlsafe_base64_encode
 from partnerhub.accounts.models import Invitation
 from partnerhub.accounts.services import api_token_create, api_token_revoke, invitation_create
 from partnerhub.core.models.outbox import OutboxDelivery
-from partnerhub.core.outbox import emit
+from partnerhub.core.outbox import emit, fan_out
 from partnerhub.notifications.models import Notification
 from partnerhub.partners.models import Enrolment, EnrolmentState
 from partnerhub.referrals.selectors.config import referral_programs_of
@@ -597,6 +597,7 @@ def a_objects(world) -> SimpleNamespace:
             organisation=world.partner_a, url="https://crm.alfa.example/hooks", created_by=owner
         )
     webhook_event = emit("partners.card.updated", {}, organisation_id=world.partner_a.pk)
+    fan_out(webhook_event.pk)  # what the worker does once the event is committed
     referral_partner = referral_partner_register(
         program=ProgramFactory(vendor=world.vendor, name="Реферальная программа А"),
         organisation=world.partner_a,

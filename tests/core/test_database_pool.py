@@ -85,7 +85,7 @@ def test_more_threads_than_connections_wait_for_one_and_all_answer(pooled):
                 wrapper.close()
                 with lock:
                     pids.append(pid)
-        except BaseException as failure:  # noqa: BLE001 - reported below
+        except BaseException as failure:
             failures.append(failure)
         finally:
             wrapper.close()

@@ -22,7 +22,7 @@ from partnerhub.core.delivery import DeliveryReport, backoff, deliver_due, retry
 from partnerhub.core.errors import Conflict
 from partnerhub.core.models.audit import AuditEvent
 from partnerhub.core.models.outbox import DeliveryState, OutboxDelivery, OutboxEvent
-from partnerhub.core.outbox import emit, handler, unregister
+from partnerhub.core.outbox import emit, fan_out, fan_out_pending, handler, unregister
 from partnerhub.core.tasks import deliver_event, outbox_sweep
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
@@ -137,6 +137,7 @@ def test_delivery_is_dead_after_the_last_attempt(register, settings):
 def test_delivery_to_a_handler_nobody_registered_is_dead_with_the_name(register):
     register("test.orders.*", "test.removed", FlakyReceiver(failures=0))
     event = emit("test.orders.placed", {})
+    fan_out(event.pk)  # its delivery is written while the handler is registered
     unregister("test.removed")
 
     assert deliver_due() == DeliveryReport(dead=1)
@@ -170,6 +171,50 @@ def test_sweep_delivers_whatever_is_due(register):
 
     assert sorted(receiver.calls) == sorted(str(e.pk) for e in events)
     assert set(OutboxDelivery.objects.values_list("state", flat=True)) == {DeliveryState.DONE}
+
+
+# --- fan-out after commit (issue 17) -----------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_emit_writes_the_event_alone_and_the_fan_out_writes_its_deliveries_once(
+    register, django_assert_num_queries
+):
+    register("test.orders.*", "test.a", FlakyReceiver(failures=0))
+    register("test.*", "test.b", FlakyReceiver(failures=0))
+    with django_assert_num_queries(1):
+        event = emit("test.orders.placed", {})
+    assert not OutboxDelivery.objects.exists()
+
+    assert fan_out(event.pk) == 2
+    assert fan_out(event.pk) == 0  # a second run (a retried task, the sweep) writes nothing
+
+    assert sorted(OutboxDelivery.objects.values_list("handler", flat=True)) == ["test.a", "test.b"]
+    assert OutboxEvent.objects.get(pk=event.pk).fanned_out_at is not None
+
+
+@pytest.mark.django_db
+def test_the_sweep_fans_out_an_event_whose_task_was_lost(register, stopped_worker):
+    receiver = FlakyReceiver(failures=0)
+    register("test.orders.*", "test.recorder", receiver)
+    event = emit("test.orders.placed", {})  # its wake-up waits in a queue nobody reads
+
+    outbox_sweep.call_local()
+
+    assert receiver.calls == [str(event.pk)]
+    assert delivery_of(event, "test.recorder").state == DeliveryState.DONE
+
+
+@pytest.mark.django_db
+def test_the_deliveries_go_to_the_handlers_registered_when_the_event_is_fanned_out(register):
+    early, late = FlakyReceiver(failures=0), FlakyReceiver(failures=0)
+    register("test.orders.*", "test.early", early)
+    event = emit("test.orders.placed", {})
+    register("test.orders.*", "test.late", late)  # e.g. a webhook endpoint added meanwhile
+
+    deliver_event.call_local(str(event.pk))
+
+    assert (early.calls, late.calls) == ([str(event.pk)], [str(event.pk)])
 
 
 # --- patterns and transactions --------------------------------------------------------------
@@ -368,6 +413,7 @@ def test_back_office_list_needs_few_queries(
     register("test.orders.*", "test.recorder", FlakyReceiver(failures=0))
     for n in range(30):
         emit("test.orders.placed", {"n": n})
+    fan_out_pending()  # the worker's fan-out after commit
     client = login_as("vendor:administrator")
     with django_assert_max_num_queries(12):
         response = client.get("/backoffice/outbox/")
@@ -418,6 +464,7 @@ def test_requeue_after_a_new_failure_makes_it_dead_again(register, settings):
 def test_only_a_dead_delivery_can_be_requeued(register):
     register("test.orders.*", "test.recorder", FlakyReceiver(failures=0))
     event = emit("test.orders.placed", {})
+    fan_out(event.pk)  # the worker's fan-out after commit
 
     with pytest.raises(Conflict):
         retry_dead(delivery_id=delivery_of(event, "test.recorder").pk)

@@ -13,6 +13,7 @@ from django.test import Client
 from partnerhub.accounts.models import Invitation, token_digest
 from partnerhub.accounts.services import invitation_create, invitation_revoke
 from partnerhub.core.models.outbox import DeliveryState, OutboxDelivery, OutboxEvent
+from partnerhub.core.outbox import fan_out
 from partnerhub.notifications.handlers import EMAIL
 from partnerhub.notifications.models import EmailSent
 from tests.smtp import bodies
@@ -38,6 +39,7 @@ def test_the_invitation_event_carries_no_secret(world):
     assert event.payload == {"id": invitation.pk, "email": INVITED, "role": "accountant"}
     assert raw not in json.dumps(event.payload)
     assert Invitation.objects.get(pk=invitation.pk).token_digest == token_digest(raw)
+    fan_out(event.pk)  # the worker's fan-out after commit
     assert list(OutboxDelivery.objects.filter(event=event).values_list("handler", flat=True)) == [
         EMAIL
     ]

@@ -19,7 +19,7 @@ from werkzeug import Request, Response
 
 from partnerhub.core.delivery import deliver_due
 from partnerhub.core.models.outbox import DeliveryState, OutboxDelivery
-from partnerhub.core.outbox import emit
+from partnerhub.core.outbox import emit, fan_out
 from partnerhub.webhooks.models import AttemptOutcome, WebhookAttempt
 from partnerhub.webhooks.services import webhook_endpoint_create, webhook_endpoint_set_active
 from partnerhub.webhooks.signing import sign, verify_signature
@@ -210,6 +210,7 @@ def test_switched_off_endpoint_is_not_called_for_events_already_queued(receiver)
     endpoint = endpoint_at(receiver, org)
     partner = answering(receiver, Receiver(200))
     event = emit("partners.enrolment.applied", {}, organisation_id=org.pk)
+    fan_out(event.pk)  # queued: its delivery to the endpoint is written
 
     webhook_endpoint_set_active(organisation=org, endpoint_id=endpoint.pk, is_active=False)
     deliver_due()

@@ -51,7 +51,7 @@ from django.utils.translation import gettext as _
 from partnerhub.core import audit, clock
 from partnerhub.core.errors import Conflict, NotFound
 from partnerhub.core.models.outbox import DeliveryState, OutboxDelivery
-from partnerhub.core.outbox import registered_handlers, wake
+from partnerhub.core.outbox import fan_out, fan_out_pending, registered_handlers, wake
 
 logger = logging.getLogger(__name__)
 
@@ -104,12 +104,18 @@ def _due(now: dt.datetime) -> Q:
 def deliver_due(
     *, now: dt.datetime | None = None, limit: int = 200, event_id: uuid.UUID | str | None = None
 ) -> DeliveryReport:
-    """Deliver up to ``limit`` due deliveries (of one event when ``event_id`` is given).
+    """Deliver up to ``limit`` due deliveries (of one event when ``event_id`` is given), once
+    the events not fanned out yet (that event, or up to ``limit`` of them) have their deliveries.
 
-    Safe to run in any number of workers at once: each delivery is claimed by one of them.
-    ``now`` fixes the clock for the whole call (tests); otherwise each step reads the clock.
-    Must not be called inside a transaction: handlers do network calls.
+        Safe to run in any number of workers at once: each delivery is claimed by one of them.
+        ``now`` fixes the clock for the whole call (tests); otherwise each step reads the clock.
+        Must not be called inside a transaction: handlers do network calls.
     """
+    # Events emitted since: their deliveries are written first (issue 17: after commit).
+    if event_id is not None:
+        fan_out(uuid.UUID(str(event_id)))
+    else:
+        fan_out_pending(limit=limit)
     moment = now or clock.now()
     due = OutboxDelivery.objects.filter(_due(moment))
     if event_id is not None:

@@ -14,6 +14,9 @@ from partnerhub.core.clock import now
 class OutboxEvent(models.Model):
     """Something that happened, to be delivered to handlers after the transaction commits.
 
+    The transaction writes the event alone; the worker fans it out to its deliveries after
+    commit (``outbox.fan_out``) and sets ``fanned_out_at`` (issue 17).
+
     ``id`` is the event id receivers deduplicate by. ``organisation_id`` names whose event it is
     (webhooks, notifications) without a foreign key: core knows no domain model. ``vendor_id``
     (issue 14) names the vendor whose programs it concerns, empty when none in particular.
@@ -25,11 +28,20 @@ class OutboxEvent(models.Model):
     vendor_id = models.BigIntegerField(_("вендор"), null=True, blank=True, db_index=True)
     payload = models.JSONField(_("данные"), default=dict)
     created_at = models.DateTimeField(_("создано"), default=now, db_index=True)
+    #: When its deliveries were written (by the worker, after commit); empty until then.
+    fanned_out_at = models.DateTimeField(_("разослано"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("событие")
         verbose_name_plural = _("события")
         ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(fanned_out_at__isnull=True),
+                name="outbox_event_not_fanned_out",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.id}"
