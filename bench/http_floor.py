@@ -19,8 +19,9 @@ and its rate as a share of ``/healthz``'s, then checks the caps held (0 violatio
 
 Steps, in a temporary ``VAR_DIR``: create the database ``ph_bench_floor`` (dropped first and at
 the end; skipped with a message when PostgreSQL is unreachable), ``partnerhub migrate``,
-``partnerhub collectstatic``, ``partnerhub demo_load``, then in this process the marketplace of ``bench/leads_take.py``
-(``prepare``), an API token and a session; then the server.
+``partnerhub collectstatic``, ``partnerhub demo_load``, then in this process the marketplace of
+``bench/leads_take.py`` (``prepare``), an API token and a session; then the server, and a wait
+until its worker's queue is empty (the demo's events), so that it does not share the cores.
 
     python bench/http_floor.py [--seconds 10] [--threads 8] [--workers 4]
                                [--pg-url postgres://...] [--redis-url redis://...]
@@ -260,6 +261,28 @@ def prepare(args: argparse.Namespace) -> Prepared:
 # --- the run --------------------------------------------------------------------------------
 
 
+SETTLE_TIMEOUT = 120.0
+
+
+def settle() -> float:
+    """Wait until the worker has emptied its queue for two seconds running (what the demo data
+    and the start-up left it: referral events, outbox deliveries), so that it does not share the
+    cores with the measured requests; the seconds waited."""
+    from huey.contrib.djhuey import HUEY
+
+    started = time.perf_counter()
+    quiet_since: float | None = None
+    while time.perf_counter() - started < SETTLE_TIMEOUT:
+        if HUEY.pending_count() == 0:
+            quiet_since = quiet_since or time.perf_counter()
+            if time.perf_counter() - quiet_since >= 2.0:
+                break
+        else:
+            quiet_since = None
+        time.sleep(0.2)
+    return time.perf_counter() - started
+
+
 def report(results: list[Measured], take: Measured) -> None:
     floor = results[0].rate
     print(f"{'request':<42} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'x /healthz':>10}  failed")
@@ -331,6 +354,7 @@ def run(args: argparse.Namespace) -> int:
             server = _serve.start_server(
                 env, directory, prepared.token, args.workers, ready_path=_leads.READY_PATH
             )
+            print(f"settled:    the worker's queue empty after {settle():.1f} s")
             token = {"Authorization": f"Bearer {prepared.token}"}
             session = {"Cookie": prepared.cookie}
             for path, headers in (("/cabinet/", session), ("/cabinet/referrals/", session)):

@@ -61,13 +61,12 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             return None
         if len(header) != 2:
             raise exceptions.AuthenticationFailed(_("Неверный заголовок Authorization."))
-        token = (
-            ApiToken.objects.select_related("organisation")
-            .filter(key_digest=token_digest(header[1]), revoked_at__isnull=True)
-            .first()
-        )
-        if token is None:
-            raise exceptions.AuthenticationFailed(_("Неверный или отозванный токен."))
+        try:  # the digest is unique: no ordering, no LIMIT
+            token = ApiToken.objects.select_related("organisation").get(
+                key_digest=token_digest(header[1]), revoked_at__isnull=True
+            )
+        except ApiToken.DoesNotExist:
+            raise exceptions.AuthenticationFailed(_("Неверный или отозванный токен.")) from None
         now = timezone.now()
         if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)

@@ -33,6 +33,7 @@ from rest_framework.views import APIView
 
 from partnerhub.accounts.principal import organisation_of
 from partnerhub.core.access import ByMethod, partner, vendor
+from partnerhub.core.api import BuiltFieldsCache
 from partnerhub.core.audit import client_ip
 from partnerhub.core.errors import ValidationFailed
 from partnerhub.core.idempotency import idempotent
@@ -152,7 +153,7 @@ class MarketplaceFilterSerializer(serializers.Serializer):
     published_to = serializers.DateField(required=False, validators=[validate_year_range])
 
 
-class DealLeadSerializer(serializers.ModelSerializer):
+class DealLeadSerializer(BuiltFieldsCache, serializers.ModelSerializer):
     """What the deal's lead says (no contacts: those come with a reveal)."""
 
     region = serializers.CharField(source="region.code")
@@ -172,7 +173,7 @@ class DealLeadSerializer(serializers.ModelSerializer):
         ]
 
 
-class DealSerializer(serializers.ModelSerializer):
+class DealSerializer(BuiltFieldsCache, serializers.ModelSerializer):
     """A partner's own deal."""
 
     program = serializers.CharField(source="program.code")
@@ -214,7 +215,7 @@ class ClientContactsSerializer(serializers.Serializer):
     contact_email = serializers.CharField()
 
 
-class DealEventSerializer(serializers.ModelSerializer):
+class DealEventSerializer(BuiltFieldsCache, serializers.ModelSerializer):
     """A call, meeting or note."""
 
     class Meta:

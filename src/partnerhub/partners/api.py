@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from partnerhub.accounts.principal import organisation_of, person_of
 from partnerhub.core.access import AUTHENTICATED, ByMethod, partner
+from partnerhub.core.api import BuiltFieldsCache
 from partnerhub.core.idempotency import idempotent
 from partnerhub.partners import card, selectors, services
 from partnerhub.partners.models import Organisation
@@ -26,7 +27,7 @@ class CompletenessSerializer(serializers.Serializer):
     invalid = serializers.ListField(child=serializers.CharField())
 
 
-class OrganisationSerializer(serializers.ModelSerializer):
+class OrganisationSerializer(BuiltFieldsCache, serializers.ModelSerializer):
     """The organisation the caller acts for."""
 
     class Meta:
