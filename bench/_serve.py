@@ -8,6 +8,8 @@ with ``_`` so that ``make bench`` does not run it.
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import http.client
 import os
 import signal
@@ -15,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -162,3 +165,71 @@ def empty_redis(url: str) -> bool:
         print(f"note: Redis at {url} is unreachable ({exc}); the Huey queue stays on SQLite")
         return False
     return True
+
+
+def add_server_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options every HTTP benchmark takes: client threads, gunicorn workers, the random
+    seed, the PostgreSQL server and the Redis queue."""
+    parser.add_argument("--threads", type=int, default=8, help="client threads")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--pg-url",
+        default="postgres://postgres@127.0.0.1:5432/postgres",
+        help="a PostgreSQL database to connect to for creating and dropping the bench database",
+    )
+    parser.add_argument(
+        "--redis-url",
+        default="redis://127.0.0.1:6379/5",
+        help="the server's Huey queue (emptied first); empty for the SQLite queue",
+    )
+
+
+def server_env(*, pg_url: str, database: str, directory: Path, redis_url: str) -> dict[str, str]:
+    """The environment of the bench's ``partnerhub`` commands and server: this one without the
+    caller's database, queue and debug settings, on ``database`` of the server ``pg_url`` names,
+    with ``directory`` as ``VAR_DIR``, mail to the console and the queue on ``redis_url`` (empty:
+    SQLite)."""
+    import psycopg
+
+    url = psycopg.conninfo.conninfo_to_dict(pg_url)
+    user, host, port = url.get("user", ""), url.get("host", ""), url.get("port", 5432)
+    password = f":{url['password']}" if url.get("password") else ""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "REDIS_URL", "DEBUG", "DJANGO_SETTINGS_MODULE"}
+    }
+    env.update(
+        {
+            "VAR_DIR": str(directory),
+            "EMAIL_URL": "console://",
+            "DATABASE_URL": f"postgres://{user}{password}@{host}:{port}/{database}",
+        }
+    )
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    return env
+
+
+@contextlib.contextmanager
+def bench_database(pg_url: str, database: str, what: str) -> Iterator[bool]:
+    """``database`` created anew on the server ``pg_url`` names and dropped at the end (also
+    when the run fails): True; False, with a line saying ``what`` is skipped, when PostgreSQL
+    cannot be reached."""
+    import psycopg
+
+    try:
+        admin = psycopg.connect(pg_url, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        reason = str(exc).strip().splitlines()[0]
+        print(f"== {what} on postgresql: skipped, PostgreSQL is unreachable ({reason})")
+        yield False
+        return
+    with admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {database}")
+        try:
+            yield True
+        finally:
+            admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")

@@ -40,7 +40,6 @@ sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != HE
 import argparse  # noqa: E402
 import http.client  # noqa: E402
 import importlib.util  # noqa: E402
-import os  # noqa: E402
 import random  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402
@@ -74,22 +73,10 @@ percentile = _serve.percentile
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="measured time per request")
-    parser.add_argument("--threads", type=int, default=8, help="client threads")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
     parser.add_argument("--partners", type=int, default=100, help="partners taking leads")
     parser.add_argument("--leads", type=int, default=1500, help="leads to take")
     parser.add_argument("--cap", type=int, default=50, help="open deals a partner may hold")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument(
-        "--pg-url",
-        default="postgres://postgres@127.0.0.1:5432/postgres",
-        help="a PostgreSQL database to connect to for creating and dropping the bench database",
-    )
-    parser.add_argument(
-        "--redis-url",
-        default="redis://127.0.0.1:6379/5",
-        help="the server's Huey queue (emptied first); empty for the SQLite queue",
-    )
+    _serve.add_server_arguments(parser)
     return parser.parse_args()
 
 
@@ -301,38 +288,22 @@ def report(results: list[Measured], take: Measured) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import psycopg
-
-    try:
-        admin = psycopg.connect(args.pg_url, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        reason = str(exc).strip().splitlines()[0]
-        print(f"== http floor on postgresql: skipped, PostgreSQL is unreachable ({reason})")
-        return 0
     queue = _serve.empty_redis(args.redis_url)
-    with admin, tempfile.TemporaryDirectory(prefix="ph-bench-floor-") as name:
+    with (
+        _serve.bench_database(args.pg_url, BENCH_DB, "http floor") as ready,
+        tempfile.TemporaryDirectory(prefix="ph-bench-floor-") as name,
+    ):
+        if not ready:
+            return 0
         directory = Path(name)
-        admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {BENCH_DB}")
         server = None
         try:
-            url = psycopg.conninfo.conninfo_to_dict(args.pg_url)
-            user, host, port = url.get("user", ""), url.get("host", ""), url.get("port", 5432)
-            password = f":{url['password']}" if url.get("password") else ""
-            env = {
-                key: value
-                for key, value in os.environ.items()
-                if key not in {"DATABASE_URL", "REDIS_URL", "DEBUG", "DJANGO_SETTINGS_MODULE"}
-            }
-            env.update(
-                {
-                    "VAR_DIR": str(directory),
-                    "EMAIL_URL": "console://",
-                    "DATABASE_URL": f"postgres://{user}{password}@{host}:{port}/{BENCH_DB}",
-                }
+            env = _serve.server_env(
+                pg_url=args.pg_url,
+                database=BENCH_DB,
+                directory=directory,
+                redis_url=args.redis_url if queue else "",
             )
-            if queue:
-                env["REDIS_URL"] = args.redis_url
             print(
                 f"== http floor on postgresql ({'Redis' if queue else 'SQLite'} Huey): "
                 f"partnerhub serve --workers {args.workers}, {args.threads} client threads, "
@@ -390,7 +361,6 @@ def run(args: argparse.Namespace) -> int:
             raise
         finally:
             _serve.stop_server(server)
-            admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
     report(results, take_result)
     broken = found.over_partner_cap + found.over_lead_cap + found.counter_mismatch
     print(

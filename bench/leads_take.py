@@ -87,19 +87,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--tries", type=int, default=6, help="leads each partner tries to take")
     parser.add_argument("--cap", type=int, default=3, help="open deals a partner may hold")
     parser.add_argument("--lead-cap", type=int, default=3, help="partners a lead may have")
-    parser.add_argument("--threads", type=int, default=8, help="client threads")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument(
-        "--pg-url",
-        default="postgres://postgres@127.0.0.1:5432/postgres",
-        help="a PostgreSQL database to connect to for creating and dropping the bench database",
-    )
-    parser.add_argument(
-        "--redis-url",
-        default="redis://127.0.0.1:6379/5",
-        help="the server's Huey queue (emptied first); empty for the SQLite queue",
-    )
+    _serve.add_server_arguments(parser)
     return parser.parse_args()
 
 
@@ -337,38 +325,22 @@ def setup_django(env: dict[str, str]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import psycopg
-
-    try:
-        admin = psycopg.connect(args.pg_url, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        reason = str(exc).strip().splitlines()[0]
-        print(f"== leads take on postgresql: skipped, PostgreSQL is unreachable ({reason})")
-        return 0
     queue = empty_redis(args.redis_url)
-    with admin, tempfile.TemporaryDirectory(prefix="ph-bench-leads-") as name:
+    with (
+        _serve.bench_database(args.pg_url, BENCH_DB, "leads take") as ready,
+        tempfile.TemporaryDirectory(prefix="ph-bench-leads-") as name,
+    ):
+        if not ready:
+            return 0
         directory = Path(name)
-        admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {BENCH_DB}")
         server = None
         try:
-            url = psycopg.conninfo.conninfo_to_dict(args.pg_url)
-            user, host, port = url.get("user", ""), url.get("host", ""), url.get("port", 5432)
-            password = f":{url['password']}" if url.get("password") else ""
-            env = {
-                key: value
-                for key, value in os.environ.items()
-                if key not in {"DATABASE_URL", "REDIS_URL", "DEBUG", "DJANGO_SETTINGS_MODULE"}
-            }
-            env.update(
-                {
-                    "VAR_DIR": str(directory),
-                    "EMAIL_URL": "console://",
-                    "DATABASE_URL": f"postgres://{user}{password}@{host}:{port}/{BENCH_DB}",
-                }
+            env = _serve.server_env(
+                pg_url=args.pg_url,
+                database=BENCH_DB,
+                directory=directory,
+                redis_url=args.redis_url if queue else "",
             )
-            if queue:
-                env["REDIS_URL"] = args.redis_url
             print(
                 f"== leads take on postgresql ({'Redis' if queue else 'SQLite'} Huey): "
                 f"{args.partners} partners x {args.tries} tries, {args.leads} leads, cap "
@@ -398,7 +370,6 @@ def run(args: argparse.Namespace) -> int:
             raise
         finally:
             stop_server(server)
-            admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
     attempts = len(outcome.latencies)
     refused = "; ".join(f"{n:,} x {code}" for code, n in outcome.refusals.most_common())
     print(
