@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from django.db.models import Count, QuerySet
 from django.http import Http404
@@ -57,12 +56,13 @@ def contract_signed(*, organisation: Organisation, program: Program) -> bool:
     ).exists()
 
 
-def signed_contracts(*, organisation_id: Any, program_id: Any) -> QuerySet[Contract]:
-    """The signed contracts of a partner in a program, as a query (``Exists`` of it in another
-    query; the ids may be ``OuterRef``s)."""
-    return Contract.objects.filter(
-        organisation_id=organisation_id, program_id=program_id, state=ContractState.SIGNED
-    )
+#: The state of a signed contract (for callers that read contracts in their own SQL).
+SIGNED_STATE = str(ContractState.SIGNED)
+
+
+def contract_table() -> str:
+    """The contracts' table name (for callers that read contracts in their own SQL)."""
+    return Contract._meta.db_table
 
 
 def signed_organisation_ids(*, program: Program, organisation_ids: Iterable[int]) -> set[int]:

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 
@@ -165,56 +165,92 @@ def eligibility_of(
 
 @dataclass(frozen=True)
 class TakeFacts:
-    """What a take decides on before it writes: the partner's access row, the program's rules,
+    """What a take decides on before it writes: the partner's access row, the program's caps,
     the eligibility facts and whether the partner already has a deal on the lead."""
 
-    access: MarketplaceAccess
-    lead_settings: LeadProgramSettings
+    access_id: int
+    open_deal_cap: int
+    partners_per_lead_cap: int | None
     facts: rules.EligibilityFacts
     already_taken: bool
 
 
-def take_facts(*, organisation: Organisation, lead: Lead) -> TakeFacts:
-    """``TakeFacts`` of ``organisation`` for ``lead``, in one query (issue 17: a take's reads):
-    the access row joined to the program's rules, with the enrolment state, the signed contract
-    and an existing deal as subqueries. The first take in a marketplace creates the missing
-    access row or rules first (a few more queries, once)."""
-    program_id = lead.program_id
-    row = (
-        MarketplaceAccess.objects.select_related("program__lead_settings")
-        .filter(organisation=organisation, program_id=program_id)
-        .annotate(
-            enrolment_state=Subquery(
-                Enrolment.objects.filter(organisation=organisation, program_id=program_id)
-                .order_by("-applied_at")
-                .values("state")[:1]
-            ),
-            contract_signed=Exists(
-                contract_selectors.signed_contracts(
-                    organisation_id=organisation.pk, program_id=program_id
-                )
-            ),
-            already_taken=Exists(
-                Deal.objects.filter(lead_id=lead.pk, organisation_id=OuterRef("organisation_id"))
-            ),
-        )
-        .first()
+def _take_facts_sql() -> str:
+    """The one statement of ``take_facts``, from the models' table and column names. Written
+    out rather than built by the ORM on every take: building and compiling the equivalent
+    queryset (three subqueries, two joins) cost about 4 of its 5 ms (issue 17). Standard SQL,
+    the same on SQLite and PostgreSQL; parameters: organisation, program, lead, organisation,
+    program, organisation, program, the signed state."""
+    access = MarketplaceAccess._meta.db_table
+    rules_table = LeadProgramSettings._meta.db_table
+    enrolment = Enrolment._meta.db_table
+    contract = contract_selectors.contract_table()
+    deal = Deal._meta.db_table
+    return (
+        f"SELECT a.id, a.page_state, a.crm_tariff, a.app_installed_at IS NOT NULL, "  # noqa: S608 - names from the models, values are parameters
+        f"a.agreement_version, s.open_deal_cap, s.partners_per_lead_cap, s.agreement_version, "
+        f"(SELECT e.state FROM {enrolment} e WHERE e.organisation_id = %s AND e.program_id = %s "
+        f"ORDER BY e.applied_at DESC LIMIT 1), "
+        f"EXISTS (SELECT 1 FROM {deal} d WHERE d.lead_id = %s AND d.organisation_id = %s), "
+        f"EXISTS (SELECT 1 FROM {contract} c WHERE c.organisation_id = %s "
+        f"AND c.program_id = %s AND c.state = %s) "
+        f"FROM {access} a JOIN {rules_table} s ON s.program_id = a.program_id "
+        f"WHERE a.organisation_id = %s AND a.program_id = %s"
     )
-    lead_settings = getattr(row.program, "lead_settings", None) if row is not None else None
-    if row is None or lead_settings is None:
+
+
+_TAKE_FACTS_SQL: str | None = None
+
+
+def take_facts(*, organisation: Organisation, lead: Lead) -> TakeFacts:
+    """``TakeFacts`` of ``organisation`` for ``lead``, in one statement (issue 17: a take's
+    reads): the access row joined to the program's rules, with the enrolment state, an existing
+    deal and the signed contract as subqueries. The first take in a marketplace creates the
+    missing access row or rules first (a few more queries, once)."""
+    global _TAKE_FACTS_SQL
+    if _TAKE_FACTS_SQL is None:
+        _TAKE_FACTS_SQL = _take_facts_sql()
+    org_id, program_id = int(organisation.pk), int(lead.program_id)
+    params: list[int | str] = [
+        *(org_id, program_id),  # enrolment
+        *(lead.pk, org_id),  # deal
+        *(org_id, program_id, contract_selectors.SIGNED_STATE),  # contract
+        *(org_id, program_id),  # access
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_TAKE_FACTS_SQL, params)
+        row = cursor.fetchone()
+    if row is None:
         lead_settings_for(lead.program)
         marketplace_access_of(organisation=organisation, program=lead.program)
         return take_facts(organisation=organisation, lead=lead)
+    (
+        access_id,
+        page_state,
+        crm_tariff,
+        app_installed,
+        accepted_version,
+        open_deal_cap,
+        partners_per_lead_cap,
+        current_version,
+        enrolment_state,
+        already_taken,
+        contract_signed,
+    ) = row
     return TakeFacts(
-        access=row,
-        lead_settings=lead_settings,
-        facts=_facts_of(
-            access=row,
-            version=lead_settings.agreement_version,
-            contract_signed=row.contract_signed,
-            enrolment_state=row.enrolment_state,
+        access_id=access_id,
+        open_deal_cap=open_deal_cap,
+        partners_per_lead_cap=partners_per_lead_cap,
+        facts=rules.EligibilityFacts(
+            contract_signed=bool(contract_signed),
+            enrolment_state=enrolment_state,
+            page_state=page_state,
+            crm_tariff=crm_tariff,
+            app_installed=bool(app_installed),
+            agreement_version=accepted_version,
+            current_agreement_version=current_version,
         ),
-        already_taken=row.already_taken,
+        already_taken=bool(already_taken),
     )
 
 

@@ -114,7 +114,7 @@ def lead_take(
     (the unmet conditions), ``OpenDealCapReached`` or ``LeadCapReached``; nothing is written
     then. Emits ``leads.deal.taken`` with ``{"deal_id", "lead_id"}``.
 
-    Issue 17: one query of reads (``selectors.take_facts``), then the transaction without
+    Issue 17: one statement of reads (``selectors.take_facts``), then the transaction without
     savepoints of its own: the two conditional UPDATEs, the deal, the reveal, the audit row and
     the outbox event. A refusal found inside the transaction leaves it without an exception (the
     counter raised by then is put back in the same transaction) and is raised once it has
@@ -160,8 +160,8 @@ def _take_in_transaction(
     reveal_channel: str,
 ) -> Deal | OpenDealCapReached | LeadNotOpen | LeadCapReached:
     """The take's writes, or the refusal to raise once the transaction has ended."""
-    access_id = known.access.pk
-    cap = known.lead_settings.open_deal_cap
+    access_id = known.access_id
+    cap = known.open_deal_cap
     grabbed = MarketplaceAccess.objects.filter(pk=access_id, open_deals__lt=cap).update(
         open_deals=F("open_deals") + 1
     )
@@ -169,7 +169,7 @@ def _take_in_transaction(
         held = MarketplaceAccess.objects.values_list("open_deals", flat=True).get(pk=access_id)
         return OpenDealCapReached(selectors.cap_refusal(open_deals=held, cap=cap))
     takeable = Lead.objects.filter(pk=lead.pk, state=LeadState.OPEN, expires_at__gt=moment)
-    per_lead_cap = known.lead_settings.partners_per_lead_cap
+    per_lead_cap = known.partners_per_lead_cap
     if per_lead_cap is not None:
         takeable = takeable.filter(take_count__lt=per_lead_cap)
     counted = takeable.update(
