@@ -111,3 +111,20 @@ def test_a_refused_take_leaves_the_counters_as_they_were(world, program, partner
         409,
         response.json(),
     )
+
+
+def test_a_take_without_an_access_row_is_refused_with_the_unmet_conditions(world, program):
+    """The one read finds no access row (a partner enrolled before the marketplace had rows):
+    the row is created empty, read again, and the take is refused with the unmet conditions;
+    the refused request leaves nothing behind (its transaction, the new row's too, is rolled
+    back)."""
+    MarketplaceAccess.objects.filter(organisation=world.partner_a, program=program).delete()
+    _token, raw = api_token_create(organisation=world.partner_a, name="crm", role="manager")
+    client = Client(HTTP_AUTHORIZATION=f"Token {raw}")
+
+    response = take(client, make_lead(program), "take-first")
+
+    assert response.status_code in (403, 409, 422), response.content
+    assert "Не выполнены условия участия" in response.json()["error"]["message"]
+    assert not MarketplaceAccess.objects.filter(organisation=world.partner_a, program=program)
+    assert not Deal.objects.exists()
